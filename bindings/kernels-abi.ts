@@ -1,0 +1,25 @@
+// The numbers-only ABI of the kernel module (assembly/index.ts). Pointers are byte offsets
+// into the instance's linear memory; tables are arrays of u32 plane offsets.
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  relaxedBuild(): number;
+  heapBase(): number;
+  conv1x1(inTable: number, K: number, outTable: number, Mpad: number, groups: number,
+    weights: number, pixels: number, resTable: number, flags: number): void;
+  gemv(x: number, K: number, weights: number, out: number, Mpad: number, flags: number): void;
+  dwconv3x3(inTable: number, outTable: number, C: number, H: number, W: number, stride: number,
+    weights: number, zeroRow: number, flags: number): void;
+  maxpool3x3s2(inTable: number, outTable: number, C: number, H: number, W: number, ninfRow: number): void;
+  globalAvgPool(inTable: number, C: number, pixels: number, out: number): void;
+  im2col3x3(inTable: number, Cin: number, H: number, W: number, stride: number, outTable: number,
+    zeroRow: number): void;
+  copyPlanes(srcTable: number, dstTable: number, count: number, bytes: number): void;
+  channelShuffleCopy(src: number, dst: number, C: number, groups: number, planeBytes: number): void;
+  addPlanes(aTable: number, bTable: number, outTable: number, count: number, pixels: number, flags: number): void;
+  reluPlanes(inTable: number, outTable: number, count: number, pixels: number): void;
+}
+
+/** Flag bits shared by the kernels. */
+export const FLAG_RELU = 1;
+/** Floats per channel in packed depthwise weights: 9 taps, bias, 2 pad. */
+export const DW_WEIGHT_FLOATS = 12;
