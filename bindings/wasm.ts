@@ -120,6 +120,11 @@ export class Kernels {
     return p;
   }
 
+  /** Frees everything allocated after `mark` (a value of `used`). */
+  release(mark: number): void {
+    this.top = mark;
+  }
+
   /** Copies floats into memory at a byte offset. */
   writeF32(ptr: number, data: ArrayLike<number>): void {
     this.f32.set(data, ptr >>> 2);

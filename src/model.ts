@@ -1,0 +1,184 @@
+// The public Model: owns one kernel instance (its own wasm memory), the packed weights and
+// one plan per input size. run() is synchronous once the model is built.
+import type { Graph } from './ir.js';
+import { fuse } from './passes.js';
+import { makePlan, type Plan, type StepInfo } from './plan.js';
+import { PackedWeights } from './weights.js';
+import { createKernels, type Kernels, type WasmOptions, type Flavor } from '../bindings/wasm.js';
+import { ShuffleNetError } from '../bindings/errors.js';
+import { formatSummary } from './summary.js';
+
+export interface ModelOptions extends WasmOptions {
+  /** inferences run on zeros at load so the first real call is fast (default 1) */
+  warmup?: number;
+  /** input size used for the warm-up and by summary() when none is given (default 224) */
+  inputSize?: number;
+}
+
+export interface ModelSummary {
+  height: number;
+  width: number;
+  flavor: Flavor;
+  steps: Array<StepInfo & { timeMs?: number }>;
+  totals: {
+    macs: number;
+    params: number;
+    bytesCopied: number;
+    /** peak bytes of activation memory (liveness-shared arena) */
+    activationBytes: number;
+    weightBytes: number;
+    timeMs?: number;
+  };
+  toString(): string;
+}
+
+const MAX_SIDE = 4096;
+const MIN_SIDE = 16;
+
+export class Model {
+  private kernels: Kernels | undefined;
+  private plans = new Map<string, Plan>();
+  private weightMark: number;
+
+  private constructor(private graph: Graph, kernels: Kernels, private weights: PackedWeights, private defaultSize: number) {
+    this.kernels = kernels;
+    this.weightMark = kernels.used;
+  }
+
+  /** Builds a model from graph IR (builders or ONNX import). */
+  static async fromGraph(graph: Graph, options: ModelOptions = {}): Promise<Model> {
+    const fused = fuse(graph);
+    const kernels = await createKernels(options);
+    const weights = new PackedWeights(kernels, fused);
+    const size = options.inputSize ?? 224;
+    const model = new Model(fused, kernels, weights, size);
+    const warm = options.warmup ?? 1;
+    if (warm > 0) {
+      const zeros = new Float32Array(3 * size * size);
+      for (let i = 0; i < warm; i++) model.run(zeros, [1, 3, size, size]);
+    }
+    return model;
+  }
+
+  /** Number of classifier outputs. */
+  get classes(): number {
+    return this.graph.tensors[this.graph.output].channels;
+  }
+
+  /** Which kernel binary runs: 'relaxed' (relaxed SIMD) or 'simd'. */
+  get flavor(): Flavor {
+    return this.live().flavor;
+  }
+
+  private live(): Kernels {
+    if (!this.kernels) throw new ShuffleNetError('E_DISPOSED', 'this model was disposed');
+    return this.kernels;
+  }
+
+  private plan(height: number, width: number): Plan {
+    const key = `${height}x${width}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      const k = this.live();
+      if (this.plans.size >= 4) {
+        // Bound memory: forget older input sizes and reuse their arena.
+        this.plans.clear();
+        k.release(this.weightMark);
+      }
+      p = makePlan(k, this.graph, this.weights, height, width);
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private checkShape(input: Float32Array, shape?: readonly number[]): [number, number, number] {
+    if (!(input instanceof Float32Array)) {
+      throw new ShuffleNetError('E_ARGUMENT', `input must be a Float32Array, got ${Object.prototype.toString.call(input)}`);
+    }
+    const s = this.defaultSize;
+    const [n, c, h, w] = shape ?? [input.length / (3 * s * s), 3, s, s];
+    if (shape && shape.length !== 4) throw new ShuffleNetError('E_SHAPE', `shape must be [N, 3, H, W], got [${shape}]`);
+    for (const [v, what] of [[n, 'batch N'], [h, 'height H'], [w, 'width W']] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new ShuffleNetError('E_SHAPE', shape
+          ? `${what} must be a positive integer, got ${v}`
+          : `input has ${input.length} values, not a multiple of 3x${s}x${s} = ${3 * s * s}; pass shape [N, 3, H, W]`);
+      }
+    }
+    if (c !== 3) throw new ShuffleNetError('E_SHAPE', `expected 3 input channels (RGB), got ${c}`);
+    if (h < MIN_SIDE || w < MIN_SIDE) throw new ShuffleNetError('E_SHAPE', `input ${h}x${w} is smaller than ${MIN_SIDE}x${MIN_SIDE}`);
+    if (h > MAX_SIDE || w > MAX_SIDE) throw new ShuffleNetError('E_LIMIT', `input ${h}x${w} exceeds ${MAX_SIDE}x${MAX_SIDE}`);
+    if (input.length !== n * 3 * h * w) {
+      throw new ShuffleNetError('E_SHAPE', `input has ${input.length} values, shape [${n}, 3, ${h}, ${w}] needs ${n * 3 * h * w}`);
+    }
+    return [n, h, w];
+  }
+
+  /**
+   * Runs the network on an NCHW float batch and returns N x classes logits (a new array).
+   * Non-finite inputs propagate to the logits; they are not checked.
+   */
+  run(input: Float32Array, shape?: readonly [number, number, number, number]): Float32Array {
+    const [n, h, w] = this.checkShape(input, shape);
+    const k = this.live();
+    const p = this.plan(h, w);
+    const image = 3 * h * w;
+    const result = new Float32Array(n * p.outputs);
+    for (let b = 0; b < n; b++) {
+      k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >> 2);
+      for (const step of p.steps) step();
+      result.set(k.f32.subarray(p.outputPtr >> 2, (p.outputPtr >> 2) + p.outputs), b * p.outputs);
+    }
+    return result;
+  }
+
+  /** Per-step table of kernels, shapes, MACs, params, bytes copied and activation bytes. */
+  summary(size?: { height: number; width: number }): ModelSummary {
+    const p = this.plan(size?.height ?? this.defaultSize, size?.width ?? this.defaultSize);
+    return this.describe(p, p.info.map((s) => ({ ...s })));
+  }
+
+  /** summary() plus the measured median time of every step over `runs` inferences. */
+  profile(options: { height?: number; width?: number; runs?: number } = {}): ModelSummary {
+    const h = options.height ?? this.defaultSize, w = options.width ?? this.defaultSize;
+    const p = this.plan(h, w);
+    const k = this.live();
+    const runs = Math.max(1, options.runs ?? 20);
+    const times = p.steps.map(() => [] as number[]);
+    k.f32.fill(0, p.inputPtr >> 2, (p.inputPtr >> 2) + 3 * h * w);
+    for (let r = 0; r < runs; r++) {
+      p.steps.forEach((step, i) => {
+        const t0 = performance.now();
+        step();
+        times[i].push(performance.now() - t0);
+      });
+    }
+    const steps: Array<StepInfo & { timeMs?: number }> = p.info.map((s) => ({ ...s, timeMs: s.kernel === 'view' ? 0 : 0 }));
+    p.stepInfo.forEach((infoIndex, i) => {
+      const sorted = times[i].sort((a, b) => a - b);
+      steps[infoIndex].timeMs = (steps[infoIndex].timeMs ?? 0) + sorted[sorted.length >> 1];
+    });
+    return this.describe(p, steps);
+  }
+
+  private describe(p: Plan, steps: Array<StepInfo & { timeMs?: number }>): ModelSummary {
+    const sum = (f: (s: StepInfo & { timeMs?: number }) => number) => steps.reduce((a, s) => a + f(s), 0);
+    const timed = steps.some((s) => s.timeMs !== undefined);
+    const summary: ModelSummary = {
+      height: p.height, width: p.width, flavor: this.live().flavor, steps,
+      totals: {
+        macs: sum((s) => s.macs), params: sum((s) => s.params), bytesCopied: sum((s) => s.bytesCopied),
+        activationBytes: p.activationBytes, weightBytes: this.weights.bytes,
+        ...(timed ? { timeMs: sum((s) => s.timeMs ?? 0) } : {}),
+      },
+      toString: () => formatSummary(summary),
+    };
+    return summary;
+  }
+
+  /** Releases the wasm instance and its memory; later calls throw E_DISPOSED. */
+  dispose(): void {
+    this.kernels = undefined;
+    this.plans.clear();
+  }
+}

@@ -1,0 +1,313 @@
+// The execution plan for one input size: where every activation plane lives, the offset
+// tables each kernel reads, and one closure per compute step. Made once per (model, H, W);
+// inference is then a loop over closures with no allocation and no shape math.
+//
+// Channel shuffle, split and concat never become steps: a tensor is a list of plane
+// references, so those ops only rearrange lists (they appear in the summary with 0 bytes).
+import type { Graph, Node, TensorId } from './ir.js';
+import { inferShapes, type Shape } from './shapes.js';
+import { shufflePermutation } from './ir.js';
+import { roundUp } from './pack.js';
+import type { Kernels } from '../bindings/wasm.js';
+import { FLAG_RELU } from '../bindings/kernels-abi.js';
+import { ShuffleNetError } from '../bindings/errors.js';
+import type { PackedWeights } from './weights.js';
+
+export interface StepInfo {
+  name: string;
+  op: string;
+  kernel: string;
+  input: string;
+  output: string;
+  macs: number;
+  params: number;
+  /** bytes moved by pure data-movement (shuffle/split/concat): 0 with the plane layout */
+  bytesCopied: number;
+  /** bytes of activation written by this step */
+  activationBytes: number;
+}
+
+interface Buffer {
+  id: number;
+  bytes: number;
+  def: number;
+  lastUse: number;
+  offset: number;
+  /** floats from one plane to the next */
+  stride: number;
+}
+
+type PlaneRef = { buf: number; idx: number };
+type Stored = { kind: 'planes'; planes: PlaneRef[] } | { kind: 'vector'; buf: number };
+
+export interface Plan {
+  height: number;
+  width: number;
+  steps: Array<() => void>;
+  /** index into `info` for each entry of `steps` */
+  stepInfo: number[];
+  info: StepInfo[];
+  inputPtr: number;
+  outputPtr: number;
+  outputs: number;
+  activationBytes: number;
+  staticBytes: number;
+}
+
+/** Floats reserved per plane: the kernels work in 8-pixel tiles and over-read a little. */
+export const planeStride = (pixels: number): number => roundUp(pixels, 8) + 8;
+
+const shapeStr = (s: Shape) => (s.h === 1 && s.w === 1 ? `${s.c}` : `${s.c}x${s.h}x${s.w}`);
+
+export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, height: number, width: number): Plan {
+  const shapes = inferShapes(graph, height, width);
+  const buffers: Buffer[] = [];
+  const stored = new Map<TensorId, Stored>();
+  const info: StepInfo[] = [];
+  type Job = { info: number; build: (ptr: (b: number) => number, table: (refs: number[]) => number) => () => void };
+  const jobs: Job[] = [];
+  let step = 0;
+
+  const newBuffer = (bytes: number, stride: number, def: number): number => {
+    buffers.push({ id: buffers.length, bytes, def, lastUse: def, offset: 0, stride });
+    return buffers.length - 1;
+  };
+  const planesBuffer = (s: Shape, def: number): Stored => {
+    const stride = planeStride(s.h * s.w);
+    const buf = newBuffer(s.c * stride * 4, stride, def);
+    return { kind: 'planes', planes: Array.from({ length: s.c }, (_, idx) => ({ buf, idx })) };
+  };
+  const planesOf = (t: TensorId, node: Node): PlaneRef[] => {
+    const s = stored.get(t);
+    if (!s || s.kind !== 'planes') {
+      throw new ShuffleNetError('E_UNSUPPORTED_OP', `node "${node.name}" (${node.op}) needs a feature map as input, got a flat vector`);
+    }
+    return s.planes;
+  };
+  const use = (t: TensorId) => {
+    const s = stored.get(t)!;
+    const ids = s.kind === 'vector' ? [s.buf] : [...new Set(s.planes.map((p) => p.buf))];
+    for (const b of ids) buffers[b].lastUse = Math.max(buffers[b].lastUse, step);
+  };
+
+  // The input image: 3 contiguous planes, written by run() before each image.
+  const inShape = shapes[graph.input];
+  const inputBuf = newBuffer((inShape.c * inShape.h * inShape.w + 64) * 4, inShape.h * inShape.w, -1);
+  stored.set(graph.input, { kind: 'planes', planes: Array.from({ length: inShape.c }, (_, idx) => ({ buf: inputBuf, idx })) });
+
+  let maxPlane = 8, maxRow = 8;
+  for (const n of graph.nodes) {
+    const addInfo = (kernel: string, inT: TensorId, outT: TensorId, macs = 0, params = 0, bytesCopied = 0) => {
+      info.push({
+        name: n.name, op: n.op, kernel, input: shapeStr(shapes[inT]), output: shapeStr(shapes[outT]),
+        macs, params, bytesCopied, activationBytes: kernel === 'view' ? 0 : shapes[outT].c * shapes[outT].h * shapes[outT].w * 4,
+      });
+      return info.length - 1;
+    };
+    switch (n.op) {
+      case 'split': {
+        const src = planesOf(n.input, n);
+        let at = 0;
+        n.outputs.forEach((t, i) => {
+          stored.set(t, { kind: 'planes', planes: src.slice(at, at + n.sizes[i]) });
+          at += n.sizes[i];
+        });
+        addInfo('view', n.input, n.outputs[0]);
+        info[info.length - 1].output = n.outputs.map((t) => shapeStr(shapes[t])).join(' + ');
+        continue;
+      }
+      case 'concat':
+        stored.set(n.output, { kind: 'planes', planes: n.inputs.flatMap((t) => planesOf(t, n)) });
+        addInfo('view', n.inputs[0], n.output);
+        info[info.length - 1].input = n.inputs.map((t) => shapeStr(shapes[t])).join(' + ');
+        continue;
+      case 'shuffle': {
+        const src = planesOf(n.input, n);
+        stored.set(n.output, { kind: 'planes', planes: shufflePermutation(src.length, n.groups).map((i) => src[i]) });
+        addInfo('view', n.input, n.output);
+        continue;
+      }
+    }
+
+    // compute nodes
+    for (const t of n.op === 'add' ? n.inputs : n.op === 'conv' && n.residual !== undefined ? [n.input, n.residual] : [n.input]) use(t);
+    const inS = shapes[n.op === 'add' ? n.inputs[0] : n.input];
+    const outS = shapes[n.output];
+    maxPlane = Math.max(maxPlane, planeStride(inS.h * inS.w), planeStride(outS.h * outS.w));
+    maxRow = Math.max(maxRow, inS.w);
+    const flags = 'relu' in n && n.relu ? FLAG_RELU : 0;
+    const suffix = flags ? '+relu' : '';
+
+    if (n.op === 'gap') {
+      const src = planesOf(n.input, n);
+      const buf = newBuffer(roundUp(outS.c, 4) * 4 + 64, 0, step);
+      stored.set(n.output, { kind: 'vector', buf });
+      const pixels = inS.h * inS.w;
+      jobs.push({ info: addInfo('globalAvgPool', n.input, n.output), build: (ptr, table) => {
+        const t = table(src.map((p) => ptr(p.buf) + p.idx * buffers[p.buf].stride * 4));
+        const out = ptr(buf);
+        const f = k.exports.globalAvgPool;
+        return () => f(t, inS.c, pixels, out);
+      } });
+    } else if (n.op === 'fc') {
+      const s = stored.get(n.input);
+      if (!s || s.kind !== 'vector') {
+        throw new ShuffleNetError('E_UNSUPPORTED_OP', `fully connected "${n.name}" must follow a global average pool`);
+      }
+      const w = weights.get(n.name);
+      const buf = newBuffer(w.mpad * 4 + 64, 0, step);
+      stored.set(n.output, { kind: 'vector', buf });
+      jobs.push({ info: addInfo('gemv' + suffix, n.input, n.output, inS.c * outS.c, n.weight.length + n.bias.length), build: (ptr) => {
+        const x = ptr(s.buf), out = ptr(buf), f = k.exports.gemv;
+        return () => f(x, inS.c, w.ptr, out, w.mpad, flags);
+      } });
+    } else {
+      const src = planesOf(n.op === 'add' ? n.inputs[0] : n.input, n);
+      const out = planesBuffer(outS, step) as { kind: 'planes'; planes: PlaneRef[] };
+      stored.set(n.output, out);
+      const planePtrs = (ptr: (b: number) => number, refs: PlaneRef[]) => refs.map((p) => ptr(p.buf) + p.idx * buffers[p.buf].stride * 4);
+
+      if (n.op === 'conv') {
+        const w = weights.get(n.name);
+        const macs = outS.c * (inS.c / n.groups) * n.kernel * n.kernel * outS.h * outS.w;
+        const params = n.weight.length + n.bias.length;
+        if (w.kind === 'depthwise') {
+          jobs.push({ info: addInfo(`dwconv3x3 s${n.stride}${suffix}`, n.input, n.output, macs, params), build: (ptr, table) => {
+            const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
+            const f = k.exports.dwconv3x3, zero = ptr(-1);
+            return () => f(ti, to, inS.c, inS.h, inS.w, n.stride, w.ptr, zero, flags);
+          } });
+        } else {
+          const G = w.groups, Mg = outS.c / G, K = w.k;
+          const pixels = outS.h * outS.w;
+          const res = n.residual !== undefined ? planesOf(n.residual, n) : undefined;
+          // padded output rows of each group write into the scratch plane
+          const padded = <T>(list: T[], fill: T): T[] => {
+            const r: T[] = [];
+            for (let g = 0; g < G; g++) {
+              r.push(...list.slice(g * Mg, (g + 1) * Mg));
+              for (let m = Mg; m < w.mpad; m++) r.push(fill);
+            }
+            return r;
+          };
+          let im2col: number | undefined;
+          if (w.kind === 'im2col') {
+            const stride = planeStride(pixels);
+            im2col = newBuffer(K * stride * 4, stride, step);
+          }
+          const kernelName = (w.kind === 'im2col' ? 'im2col3x3+' : '') + (G > 1 ? `conv1x1 g=${G}` : 'conv1x1') + (res ? '+add' : '') + suffix;
+          jobs.push({ info: addInfo(kernelName, n.input, n.output, macs, params), build: (ptr, table) => {
+            const trash = ptr(-2);
+            const to = table(padded(planePtrs(ptr, out.planes), trash));
+            const tr = res ? table(padded(planePtrs(ptr, res), trash)) : 0;
+            const conv = k.exports.conv1x1;
+            if (im2col === undefined) {
+              const ti = table(planePtrs(ptr, src));
+              return () => conv(ti, K, to, w.mpad, G, w.ptr, pixels, tr, flags);
+            }
+            const cols = im2col;
+            const ti = table(planePtrs(ptr, src));
+            const tc = table(Array.from({ length: K }, (_, i) => ptr(cols) + i * buffers[cols].stride * 4));
+            const i2c = k.exports.im2col3x3, zero = ptr(-1);
+            return () => {
+              i2c(ti, inS.c, inS.h, inS.w, n.stride, tc, zero);
+              conv(tc, K, to, w.mpad, 1, w.ptr, pixels, 0, flags);
+            };
+          } });
+        }
+      } else if (n.op === 'maxpool') {
+        jobs.push({ info: addInfo('maxpool3x3s2', n.input, n.output), build: (ptr, table) => {
+          const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
+          const f = k.exports.maxpool3x3s2, ninf = ptr(-3);
+          return () => f(ti, to, inS.c, inS.h, inS.w, ninf);
+        } });
+      } else if (n.op === 'avgpool') {
+        const w = weights.avgPool(inS.c);
+        jobs.push({ info: addInfo('dwconv3x3 s2 (avg)' + suffix, n.input, n.output), build: (ptr, table) => {
+          const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
+          const f = k.exports.dwconv3x3, zero = ptr(-1);
+          return () => f(ti, to, inS.c, inS.h, inS.w, 2, w, zero, flags);
+        } });
+      } else if (n.op === 'relu') {
+        jobs.push({ info: addInfo('relu', n.input, n.output), build: (ptr, table) => {
+          const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
+          const f = k.exports.reluPlanes, pixels = inS.h * inS.w;
+          return () => f(ti, to, inS.c, pixels);
+        } });
+      } else if (n.op === 'add') {
+        const b = planesOf(n.inputs[1], n);
+        jobs.push({ info: addInfo('add' + suffix, n.inputs[0], n.output), build: (ptr, table) => {
+          const ta = table(planePtrs(ptr, src)), tb = table(planePtrs(ptr, b)), to = table(planePtrs(ptr, out.planes));
+          const f = k.exports.addPlanes, pixels = inS.h * inS.w;
+          return () => f(ta, tb, to, inS.c, pixels, flags);
+        } });
+      }
+    }
+    step++;
+  }
+
+  const outStored = stored.get(graph.output);
+  if (!outStored || outStored.kind !== 'vector') {
+    throw new ShuffleNetError('E_UNSUPPORTED_OP', 'the graph output must be a class vector (global pool, then fully connected)');
+  }
+  buffers[outStored.buf].lastUse = Infinity;
+
+  // Liveness-based placement: a buffer may reuse bytes of buffers whose last reader ran
+  // before it is written. First fit over the buffers still alive.
+  const order = [...buffers].sort((a, b) => a.def - b.def || a.id - b.id);
+  const alive: Buffer[] = [];
+  let activationBytes = 0;
+  for (const b of order) {
+    for (let i = alive.length - 1; i >= 0; i--) if (alive[i].lastUse < b.def) alive.splice(i, 1);
+    alive.sort((x, y) => x.offset - y.offset);
+    let at = 0;
+    for (const a of alive) {
+      if (a.offset - at >= b.bytes) break;
+      at = Math.max(at, roundUp(a.offset + a.bytes, 64));
+    }
+    b.offset = at;
+    activationBytes = Math.max(activationBytes, roundUp(at + b.bytes, 64));
+    alive.push(b);
+  }
+
+  // Static pieces: a zero row and a -inf row (rows outside the image), a scratch plane for
+  // padded GEMM rows, and the offset tables.
+  const rowFloats = 2 * maxRow + 64;
+  const tables: number[][] = [];
+  let tableFloats = 0;
+  const built: Array<() => void> = [];
+  // First pass: count table sizes by building against a dry pointer function.
+  const dry = () => 0;
+  for (const j of jobs) j.build(dry, (refs) => { tables.push(refs); tableFloats += refs.length; return 0; });
+  const staticBytes = 2 * (rowFloats + 16) * 4 + maxPlane * 4 + tableFloats * 4 + 4 * 64;
+  k.reserve(activationBytes + staticBytes + 1024);
+  const arena = k.alloc(activationBytes);
+  const zeroRow = k.alloc((rowFloats + 16) * 4) + 64;
+  const ninfRow = k.alloc((rowFloats + 16) * 4) + 64;
+  const trash = k.alloc(maxPlane * 4);
+  const tableBase = k.alloc(tableFloats * 4);
+  k.f32.fill(0, (arena >> 2), (arena + activationBytes) >> 2);
+  k.f32.fill(0, (zeroRow - 64) >> 2, (zeroRow - 64 + (rowFloats + 16) * 4) >> 2);
+  k.f32.fill(-Infinity, (ninfRow - 64) >> 2, (ninfRow - 64 + (rowFloats + 16) * 4) >> 2);
+  const ptr = (b: number) => (b === -1 ? zeroRow : b === -2 ? trash : b === -3 ? ninfRow : arena + buffers[b].offset);
+  let tableAt = tableBase;
+  const table = (refs: number[]) => {
+    k.writeU32(tableAt, refs);
+    const p = tableAt;
+    tableAt += refs.length * 4;
+    return p;
+  };
+  for (const j of jobs) built.push(j.build(ptr, table));
+
+  return {
+    height, width,
+    steps: built,
+    stepInfo: jobs.map((j) => j.info),
+    info,
+    inputPtr: ptr(inputBuf),
+    outputPtr: ptr(outStored.buf),
+    outputs: shapes[graph.output].c,
+    activationBytes,
+    staticBytes,
+  };
+}
