@@ -1,13 +1,13 @@
 // Pooling on channel planes: 3x3 stride-2 max pooling (pad 1, padding never wins) and
 // global average pooling. 3x3 average pooling is dwconv3x3 with weights 1/9.
-import { laneMask, notFirstLane } from "./simd";
+import { laneMask, notFirstLane, fastMax } from "./simd";
 import { evenLanes, oddLanes, leftLanes } from "./dwconv";
 
 @inline
 function maxTaps(p: usize, acc: v128, mL: v128, mR: v128, ninf: v128): v128 {
-  acc = f32x4.max(acc, v128.bitselect(leftLanes(p), ninf, mL));
-  acc = f32x4.max(acc, evenLanes(p));
-  return f32x4.max(acc, v128.bitselect(oddLanes(p), ninf, mR));
+  acc = fastMax(acc, v128.bitselect(leftLanes(p), ninf, mL));
+  acc = fastMax(acc, evenLanes(p));
+  return fastMax(acc, v128.bitselect(oddLanes(p), ninf, mR));
 }
 
 /**

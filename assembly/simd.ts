@@ -12,9 +12,16 @@ export function madd(a: v128, b: v128, c: v128): v128 {
   }
 }
 
+// pmax (a < b ? b : a) is one maxps on x86; f32x4.max must propagate NaN and order -0/+0,
+// which V8 lowers to a sequence several times longer.
 @inline
 export function relu(v: v128): v128 {
-  return f32x4.max(v, f32x4.splat(0));
+  return f32x4.pmax(v, f32x4.splat(0));
+}
+
+@inline
+export function fastMax(a: v128, b: v128): v128 {
+  return f32x4.pmax(a, b);
 }
 
 /** Lanes j < n are all ones, the rest zero (n clamped to 0..4). */
