@@ -7,6 +7,32 @@ import { PackedWeights } from './weights.js';
 import { createKernels, type Kernels, type WasmOptions, type Flavor } from '../bindings/wasm.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 import { formatSummary } from './summary.js';
+import { preprocess, type ImageInput, type PreprocessOptions } from './preprocess.js';
+import { parseLabels } from './labels.js';
+
+export interface Classification {
+  index: number;
+  label?: string;
+  probability: number;
+}
+
+export interface ClassifyOptions extends PreprocessOptions {
+  /** how many classes to return (default 5) */
+  topk?: number;
+  /** class names: an array, or the text of a label file (synset lines `n01440764 tench, Tinca tinca`) */
+  labels?: readonly string[] | string;
+}
+
+/** Softmax of logits, then the k most probable classes, most probable first. */
+export function topK(logits: Float32Array, k: number, labels?: readonly string[]): Classification[] {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  const p = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(logits[i] - max);
+  const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b).slice(0, k);
+  return order.map((index) => ({ index, ...(labels ? { label: labels[index] } : {}), probability: p[index] / sum }));
+}
 
 export interface ModelOptions extends WasmOptions {
   /** inferences run on zeros at load so the first real call is fast (default 1) */
@@ -130,6 +156,22 @@ export class Model {
       result.set(k.f32.subarray(p.outputPtr >> 2, (p.outputPtr >> 2) + p.outputs), b * p.outputs);
     }
     return result;
+  }
+
+  /**
+   * Classifies one image (ImageData, or { data, width, height, channels }): torchvision's
+   * preprocessing (shorter side 256 with antialiased bilinear, center crop 224, ImageNet
+   * mean/std), then softmax over the logits.
+   */
+  classify(image: ImageInput, options: ClassifyOptions = {}): Classification[] {
+    const topk = options.topk ?? 5;
+    if (!Number.isInteger(topk) || topk < 1) throw new ShuffleNetError('E_ARGUMENT', `topk must be a positive integer, got ${topk}`);
+    const labels = typeof options.labels === 'string' ? parseLabels(options.labels) : options.labels;
+    if (labels && labels.length !== this.classes) {
+      throw new ShuffleNetError('E_ARGUMENT', `${labels.length} labels given for a model with ${this.classes} classes`);
+    }
+    const { data, shape } = preprocess(image, options);
+    return topK(this.run(data, shape), Math.min(topk, this.classes), labels);
   }
 
   /** Per-step table of kernels, shapes, MACs, params, bytes copied and activation bytes. */
