@@ -36,13 +36,17 @@ export function conv1x1(
   let chunk = (6144 / K) & ~7;
   if (chunk < 8) chunk = 8;
   const doRelu = (flags & FLAG_RELU) != 0;
+  // 1 or 2 pixels past the last full tile of 8 (7x7 = 6 x 8 + 1) go through a 1-pixel path
+  // instead of a mostly wasted tile (stage 4 and conv5 of every ShuffleNet run at 7x7).
+  const tail = pixels & 7;
+  const tiled = tail <= 2 ? pixels - tail : pixels;
   for (let g = 0; g < groups; g++) {
     const inT = inTable + <usize>(g * K * 4);
     const outT = outTable + <usize>(g * Mpad * 4);
     const resT = resTable ? resTable + <usize>(g * Mpad * 4) : 0;
     const wg = weights + <usize>(g * groupBytes);
-    for (let p0 = 0; p0 < pixels; p0 += chunk) {
-      const pEnd = min(p0 + chunk, pixels);
+    for (let p0 = 0; p0 < tiled; p0 += chunk) {
+      const pEnd = min(p0 + chunk, tiled);
       for (let mb = 0; mb < Mpad; mb += 4) {
         const wb = wg + <usize>((mb >> 2) * blockBytes);
         const o0 = <usize>load<u32>(outT + (mb << 2));
@@ -92,6 +96,62 @@ export function conv1x1(
         }
       }
     }
+    for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, Mpad, wg, blockBytes, p, resT, doRelu);
+  }
+}
+
+/** Stores the 4 lanes of v (4 output channels, one pixel) into their planes. */
+@inline
+function storePixel(outT: usize, mb: i32, off: usize, v: v128, resT: usize, doRelu: bool): void {
+  if (resT) {
+    const r = resT + (mb << 2);
+    v = f32x4.add(v, f32x4(
+      load<f32>(<usize>load<u32>(r) + off), load<f32>(<usize>load<u32>(r, 4) + off),
+      load<f32>(<usize>load<u32>(r, 8) + off), load<f32>(<usize>load<u32>(r, 12) + off)));
+  }
+  if (doRelu) v = relu(v);
+  const o = outT + (mb << 2);
+  store<f32>(<usize>load<u32>(o) + off, f32x4.extract_lane(v, 0));
+  store<f32>(<usize>load<u32>(o, 4) + off, f32x4.extract_lane(v, 1));
+  store<f32>(<usize>load<u32>(o, 8) + off, f32x4.extract_lane(v, 2));
+  store<f32>(<usize>load<u32>(o, 12) + off, f32x4.extract_lane(v, 3));
+}
+
+/**
+ * All output channels of one pixel: the packed weights already hold 4 channels per k, so a
+ * vector of weights times the splatted input value updates 4 channels. Four blocks at once
+ * give four independent accumulator chains.
+ */
+function onePixel(inT: usize, K: i32, outT: usize, Mpad: i32, wg: usize, blockBytes: i32, p: i32, resT: usize, doRelu: bool): void {
+  const off = <usize>(p << 2);
+  const bb = <usize>blockBytes;
+  let mb = 0;
+  for (; mb + 16 <= Mpad; mb += 16) {
+    const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb;
+    let a0 = v128.load(w0), a1 = v128.load(w1), a2 = v128.load(w2), a3 = v128.load(w3);
+    let kOff: usize = 16, tp = inT;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(<usize>load<u32>(tp) + off);
+      a0 = madd(x, v128.load(w0 + kOff), a0);
+      a1 = madd(x, v128.load(w1 + kOff), a1);
+      a2 = madd(x, v128.load(w2 + kOff), a2);
+      a3 = madd(x, v128.load(w3 + kOff), a3);
+      kOff += 16; tp += 4;
+    }
+    storePixel(outT, mb, off, a0, resT, doRelu);
+    storePixel(outT, mb + 4, off, a1, resT, doRelu);
+    storePixel(outT, mb + 8, off, a2, resT, doRelu);
+    storePixel(outT, mb + 12, off, a3, resT, doRelu);
+  }
+  for (; mb < Mpad; mb += 4) {
+    const w0 = wg + <usize>(mb >> 2) * bb;
+    let a0 = v128.load(w0);
+    let kOff: usize = 16, tp = inT;
+    for (let k = 0; k < K; k++) {
+      a0 = madd(v128.load32_splat(<usize>load<u32>(tp) + off), v128.load(w0 + kOff), a0);
+      kOff += 16; tp += 4;
+    }
+    storePixel(outT, mb, off, a0, resT, doRelu);
   }
 }
 
