@@ -12,10 +12,12 @@
 // where linear memory ends, so reading past what the ABI promises traps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import '../dist/esm/bindings/inline-wasm.js'; // the default entries register the inlined bytes this way
 import { createKernels, chooseFlavor } from '../dist/esm/bindings/wasm.js';
 import { hasSimd, hasRelaxedSimd } from '../dist/esm/bindings/features.js';
 import { ShuffleNetError } from '../dist/esm/bindings/errors.js';
 import * as ref from './reference.mjs';
+import { rng } from '../dist/esm/src/random.js';
 
 const { roundUp, outSize } = ref;
 const EXPECT_FLAVOR = process.env.SHUFFLENET_EXPECT_FLAVOR ?? 'simd';
@@ -23,18 +25,6 @@ const FLAG_RELU = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n float32 values uniform in [lo, hi). */
 function randF32(rand, n, lo = -1, hi = 1) {

@@ -12,22 +12,13 @@ import { importOnnx } from '../dist/esm/src/onnx/import.js';
 import { writeOnnx } from '../dist/esm/src/onnx/write.js';
 import { parseOnnx, tensorToFloat32 } from '../dist/esm/src/onnx/read.js';
 import { modelProtoType } from '../dist/esm/src/onnx/schema.js';
+import { rng } from '../dist/esm/src/random.js';
 
 const FP32 = 'models/shufflenet_v2_x1_0_dequant_fp32.onnx';
 const QDQ = 'models/shufflenet-v2-12-qdq.onnx';
 
 // ---------- helpers ----------
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randArr = (r, n, scale = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 
 function convW(r, b, x, cout, kernel, groups = 1) {

@@ -13,6 +13,7 @@
 import { ShuffleNetError } from '../../bindings/errors.js';
 import type { Graph, TensorId } from '../ir.js';
 import { DataType, AttributeType, modelProtoType } from './schema.js';
+import { rng } from '../random.js';
 
 export interface WriteOnnxOptions {
   /** default-domain opset, 9 to 21 (default 13) */
@@ -68,18 +69,6 @@ function irVersionFor(opset: number): number {
   if (opset <= 18) return 8;
   if (opset <= 20) return 9;
   return 10;
-}
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Writes the graph as an ONNX model (ModelProto bytes). */
