@@ -5,7 +5,11 @@
 // Workers / Edge runtimes, which forbid compiling from bytes, pass a precompiled
 // WebAssembly.Module instead. Each Kernels object is its own instance with its own memory,
 // so models are isolated and dispose() releases everything.
-import { SIMD_WASM_BASE64, RELAXED_WASM_BASE64 } from './generated/wasm-bytes.js';
+//
+// This module does not import the inlined bytes itself: bindings/inline-wasm.ts does, and
+// registers them here with setInlineKernels(). The default entries (src/index.ts,
+// src/kernels.ts) import it for that side effect; the workerd / edge-light entry
+// (src/workerd.ts) does not, so a Workers bundle carries no base64 copy of the kernels.
 import { hasSimd, hasRelaxedSimd } from './features.js';
 import { ShuffleNetError } from './errors.js';
 import type { KernelExports } from './kernels-abi.js';
@@ -48,11 +52,24 @@ export function chooseFlavor(requested: 'auto' | Flavor = 'auto', detect = { has
 
 const compiled = new Map<Flavor, Promise<WebAssembly.Module>>();
 
+/** The inlined kernel binaries (base64), per flavor; set by bindings/inline-wasm.ts. */
+let inlineKernels: Readonly<Record<Flavor, string>> | undefined;
+
+/** Registers the inlined kernel bytes (called once by bindings/inline-wasm.ts). */
+export function setInlineKernels(base64: Readonly<Record<Flavor, string>>): void {
+  inlineKernels = base64;
+}
+
 /** Compiles (once per flavor, cached) the inlined kernel module. */
 export function compileKernels(flavor: Flavor): Promise<WebAssembly.Module> {
   let p = compiled.get(flavor);
   if (!p) {
-    const bytes = decodeBase64(flavor === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64);
+    if (!inlineKernels) {
+      return Promise.reject(new ShuffleNetError('E_WASM',
+        'this entry of shufflenet-wasm (workerd / edge-light) never compiles from bytes: call init({ module }) ' +
+        "or pass { module }, a WebAssembly.Module of 'shufflenet-wasm/kernels.simd.wasm'"));
+    }
+    const bytes = decodeBase64(inlineKernels[flavor]);
     p = WebAssembly.compile(bytes).catch((e: unknown) => {
       compiled.delete(flavor);
       throw new ShuffleNetError('E_WASM', `could not compile the ${flavor} kernel module: ${String(e)}`);

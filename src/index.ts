@@ -1,4 +1,6 @@
 // Public API of shufflenet-wasm.
+import '../bindings/inline-wasm.js'; // registers the inlined kernel bytes (not in the workerd entry)
+import '../bindings/inline-wasm-threads.js'; // registers the lazily loaded threaded kernels (`threads: n`)
 import { buildGraph, type BuildOptions } from './builders.js';
 import { Model, type ModelOptions } from './model.js';
 import { importOnnx, type ImportOptions } from './onnx/import.js';

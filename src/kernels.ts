@@ -9,6 +9,7 @@
 //
 // Tensors live in the library's wasm memory as channel planes addressed by a table, so
 // shuffle / split / concat of a PlaneTensor are free views (see ARCHITECTURE.md).
+import '../bindings/inline-wasm.js'; // registers the inlined kernel bytes
 import { createKernels, type Kernels, type WasmOptions, type Flavor } from '../bindings/wasm.js';
 import { FLAG_RELU } from '../bindings/kernels-abi.js';
 import { ShuffleNetError } from '../bindings/errors.js';

@@ -1,0 +1,359 @@
+// Packaging: what a user gets from `npm install shufflenet-wasm`. The package is packed with
+// `npm pack` (after `npm run build`), installed from the tarball into an empty temporary
+// project, and used from there exactly as a user would: ESM import, CommonJS require, the
+// kernels subpath, the CLI through npx, the workerd / edge-light entry (Node with
+// --conditions=workerd, WebAssembly compilation from bytes made to throw) and bundling with
+// esbuild for browsers and for Workers. Also: the packed size of the code.
+// Needs: the built package (npm run build), the shared fixtures, and npm able to install the
+// three runtime dependencies (cache or registry).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import * as esbuild from 'esbuild';
+import { dataPath } from './data.mjs';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const CODE_LIMIT = 150_000; // bytes, gzip -9 of dist/**/*.js + build/*.wasm as packed
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20, ...opts });
+  if (res.error) throw res.error;
+  return res;
+}
+
+function ok(cmd, args, opts) {
+  const res = run(cmd, args, opts);
+  if (res.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}\n${res.stdout}\n${res.stderr}`);
+  }
+  return res.stdout;
+}
+
+for (const f of ['dist/esm/src/index.js', 'dist/cjs/src/index.js', 'dist/esm/src/workerd.js', 'build/kernels.simd.wasm']) {
+  if (!existsSync(path.join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
+}
+
+// ---- pack and install once for all tests
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'shufflenet-pack-'));
+const packJson = ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: repo });
+const packInfo = JSON.parse(packJson.slice(packJson.indexOf('[')))[0];
+const tarball = path.join(tmp, packInfo.filename);
+const extracted = path.join(tmp, 'extracted');
+mkdirSync(extracted);
+ok('tar', ['-xzf', tarball, '-C', extracted]);
+const pkgDir = path.join(extracted, 'package');
+const project = path.join(tmp, 'project');
+mkdirSync(project);
+writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
+ok('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project });
+const installed = path.join(project, 'node_modules', 'shufflenet-wasm');
+console.log(`packed ${packInfo.filename}: ${packInfo.entryCount} files, tarball ${(packInfo.size / 1024).toFixed(1)} KiB; installed in ${project}`);
+
+const catJpg = dataPath('images/cat.jpg');
+const zooQdq = dataPath('models/shufflenet-v2-12-qdq.onnx');
+const labelsTxt = dataPath('imagenet-labels.txt');
+
+/** Writes a script into the consumer project and runs it with node; returns its parsed JSON stdout. */
+function inProject(name, source, nodeArgs = []) {
+  writeFileSync(path.join(project, name), source);
+  const out = ok(process.execPath, [...nodeArgs, name], { cwd: project });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** Relative-import closure of an ESM file (what Node loads from the package itself). */
+function closure(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) visit(path.resolve(path.dirname(file), m[1]));
+  };
+  visit(entry);
+  return [...seen].map((f) => path.relative(pkgDir, f));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test('the tarball holds the built package and nothing else', () => {
+  const files = packInfo.files.map((f) => f.path);
+  for (const need of [
+    'package.json', 'README.md', 'dist/cjs/package.json',
+    'dist/esm/src/index.js', 'dist/esm/src/index.d.ts', 'dist/cjs/src/index.js',
+    'dist/esm/src/kernels.js', 'dist/cjs/src/kernels.js', 'dist/esm/src/workerd.js', 'dist/esm/src/workerd.d.ts',
+    'dist/esm/src/cli.js', 'build/kernels.simd.wasm', 'build/kernels.relaxed.wasm',
+  ]) assert.ok(files.includes(need), `missing from the tarball: ${need}`);
+  const stray = files.filter((f) => !/^(dist\/|build\/kernels\.(simd|relaxed)\.wasm$|package\.json$|README\.md$|ARCHITECTURE\.md$|LICENSE)/.test(f));
+  assert.equal(stray, [], 'unexpected files in the tarball');
+  assert.not.ok(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'TypeScript sources are not shipped');
+  // Every target of the exports map and the bin exists in the package.
+  const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  const targets = [];
+  const walk = (v) => (typeof v === 'string' ? targets.push(v) : Object.values(v).forEach(walk));
+  walk(pkg.exports);
+  walk(pkg.bin);
+  targets.push(pkg.main, pkg.module, pkg.types);
+  for (const t of targets) assert.ok(existsSync(path.join(pkgDir, t)), `package.json points at ${t}, which is not in the tarball`);
+  assert.ok(statSync(path.join(pkgDir, pkg.bin['shufflenet-wasm'])).mode & 0o111, 'the CLI is executable');
+});
+
+test('packed size of the code (dist/**/*.js + build/*.wasm) is within 150 KB', () => {
+  const code = packInfo.files.filter((f) => /^dist\/.*\.js$/.test(f.path) || /^build\/[^/]+\.wasm$/.test(f.path));
+  let raw = 0, gz = 0;
+  const part = {};
+  for (const f of code) {
+    const bytes = readFileSync(path.join(pkgDir, f.path));
+    const g = zlib.gzipSync(bytes, { level: 9 }).length;
+    raw += bytes.length;
+    gz += g;
+    const key = f.path.startsWith('build/') ? 'build/*.wasm' : f.path.split('/').slice(0, 2).join('/') + '/**/*.js';
+    part[key] = (part[key] ?? 0) + g;
+  }
+  const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+  console.log(`package code: ${code.length} files, ${kib(raw)} unpacked, ${kib(gz)} packed (gzip -9 per file; ` +
+    `${Object.entries(part).map(([k, v]) => `${k} ${kib(v)}`).join(', ')}); whole tarball ${kib(packInfo.size)}`);
+  assert.ok(gz <= CODE_LIMIT, `packed code is ${gz} bytes, over ${CODE_LIMIT}`);
+});
+
+test('ESM: import { buildModel } from "shufflenet-wasm" in a fresh project', () => {
+  const r = inProject('esm.mjs', `
+    import { buildModel, loadModel, hasSimd } from 'shufflenet-wasm';
+    const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+    const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
+    const y = m.run(x);
+    console.log(JSON.stringify({ resolved: import.meta.resolve('shufflenet-wasm'), n: y.length, finite: y.every(Number.isFinite),
+      nonzero: y.some((v) => v !== 0), simd: hasSimd(), loadModel: typeof loadModel }));
+  `);
+  assert.ok(r.resolved.endsWith('/node_modules/shufflenet-wasm/dist/esm/src/index.js'), r.resolved);
+  assert.is(r.n, 1000);
+  assert.ok(r.finite && r.nonzero);
+  assert.is(r.loadModel, 'function');
+});
+
+test('CommonJS: require("shufflenet-wasm") in a fresh project', () => {
+  const r = inProject('cjs.cjs', `
+    const { buildModel, ShuffleNetError } = require('shufflenet-wasm');
+    buildModel({ arch: 'v2', width: 0.5, seed: 3 }).then((m) => {
+      const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
+      const y = m.run(x);
+      console.log(JSON.stringify({ resolved: require.resolve('shufflenet-wasm'), n: y.length, finite: y.every(Number.isFinite),
+        first: Array.from(y.slice(0, 4)), err: typeof ShuffleNetError }));
+    });
+  `);
+  assert.ok(r.resolved.endsWith('/node_modules/shufflenet-wasm/dist/cjs/src/index.js'), r.resolved);
+  assert.is(r.n, 1000);
+  assert.ok(r.finite);
+  assert.is(r.err, 'function');
+  // The same network from ESM gives the same logits.
+  const e = inProject('esm-first.mjs', `
+    import { buildModel } from 'shufflenet-wasm';
+    const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+    const y = m.run(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i)));
+    console.log(JSON.stringify(Array.from(y.slice(0, 4))));
+  `);
+  assert.equal(e, r.first);
+});
+
+test('require("shufflenet-wasm/kernels") and import of it', () => {
+  const src = (req) => `
+    const lib = await loadKernels();
+    const x = lib.planes(8, 4, 4).set(new Float32Array(128).fill(1)), y = lib.planes(4, 4, 4);
+    lib.conv1x1(x, y, { weight: new Float32Array(32).fill(0.5), bias: new Float32Array(4).fill(1), groups: 1, relu: true }).run();
+    console.log(JSON.stringify({ v: Array.from(y.get().slice(0, 2)), keys: Object.keys(${req}).sort() }));`;
+  const c = inProject('kernels.cjs', `const { loadKernels } = require('shufflenet-wasm/kernels');
+    (async () => { ${src("require('shufflenet-wasm/kernels')")} })();`);
+  assert.ok(c.keys.includes('loadKernels'), c.keys.join());
+  const e = inProject('kernels.mjs', `import * as K from 'shufflenet-wasm/kernels'; const { loadKernels } = K; ${src('K')}`);
+  assert.ok(e.keys.includes('loadKernels'));
+  assert.equal(c.v, [5, 5]); // 8 inputs x 1 x 0.5 + bias 1
+  assert.equal(e.v, [5, 5]);
+});
+
+test('CLI through npx: --help, and classify cat.jpg with the zoo int8 model', () => {
+  const help = run('npx', ['--no', '--', 'shufflenet-wasm', '--help'], { cwd: project });
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, /Usage:/);
+  assert.match(help.stdout, /classify/);
+  const res = run('npx', ['--no', '--', 'shufflenet-wasm', 'classify', catJpg, '--model', zooQdq, '--labels', labelsTxt, '--json'], { cwd: project });
+  assert.is(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout);
+  assert.is(out.length, 1);
+  assert.is(out[0].top[0].index, 281);
+  assert.match(out[0].top[0].label, /tabby/);
+  console.log(`npx shufflenet-wasm classify cat.jpg: ${out[0].top[0].index} ${out[0].top[0].label} ${(out[0].top[0].probability * 100).toFixed(1)}%`);
+});
+
+test('the main entry does not reach the Node-only modules; the workerd entry does not reach the inlined bytes', () => {
+  const main = closure(path.join(pkgDir, 'dist/esm/src/index.js'));
+  for (const nodeOnly of ['dist/esm/src/cli.js', 'dist/esm/src/image-node.js', 'dist/esm/src/jpeg-decode.js']) {
+    assert.not.ok(main.includes(nodeOnly), `${nodeOnly} is reachable from the main entry`);
+  }
+  assert.ok(main.includes('dist/esm/bindings/generated/wasm-bytes.js'), 'the main entry carries the kernels inline');
+  const kernels = closure(path.join(pkgDir, 'dist/esm/src/kernels.js'));
+  assert.ok(kernels.includes('dist/esm/bindings/generated/wasm-bytes.js'), 'the kernels entry carries the kernels inline');
+  const workerd = closure(path.join(pkgDir, 'dist/esm/src/workerd.js'));
+  assert.not.ok(workerd.includes('dist/esm/bindings/generated/wasm-bytes.js'), 'the workerd entry must not carry the bytes');
+  assert.not.ok(workerd.includes('dist/esm/bindings/inline-wasm.js'));
+  for (const f of main.concat(workerd)) {
+    const src = readFileSync(path.join(pkgDir, f), 'utf8');
+    assert.not.match(src, /from\s*['"](node:|fs['"]|path['"])/, `${f} imports a Node builtin`);
+  }
+});
+
+test('esbuild, platform=browser, no wasm configuration: bundles with no Node builtins', async () => {
+  const entry = path.join(project, 'browser-entry.mjs');
+  writeFileSync(entry, `import { buildModel, loadModel } from 'shufflenet-wasm';
+    export async function main() { const m = await buildModel({ arch: 'v2', width: 0.5 }); return m.run(new Float32Array(3 * 224 * 224)); }
+    export { loadModel };\n`);
+  const r = await esbuild.build({
+    entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, minify: true, logLevel: 'silent',
+  });
+  const code = r.outputFiles[0].text;
+  const inputs = Object.keys(r.metafile.inputs);
+  const fromPkg = inputs.filter((f) => f.includes('node_modules/shufflenet-wasm/'));
+  assert.ok(fromPkg.some((f) => f.endsWith('dist/esm/src/index.js')), 'bundled the ESM build');
+  for (const f of inputs) assert.not.match(f, /(cli|image-node|jpeg-decode)\.js$/, `${f} is in the browser bundle`);
+  assert.not.match(code, /require\(\s*["'](fs|path|os|crypto|node:[^"']*)["']\s*\)/, 'require of a Node builtin in the bundle');
+  assert.not.match(code, /(from|import\()\s*["']node:/, 'node: import in the bundle');
+  assert.not.match(code, /new URL\([^)]*\.wasm/, 'no wasm URL to configure');
+  assert.equal(r.warnings.map((w) => w.text), []);
+  console.log(`browser bundle (minified): ${(code.length / 1024).toFixed(1)} KiB, gzip ${(zlib.gzipSync(code, { level: 9 }).length / 1024).toFixed(1)} KiB, ${inputs.length} modules`);
+  // The bundle runs (Node standing in for a browser engine here; tests/browser.test.mjs runs the demo bundle in Chromium).
+  const out = path.join(project, 'bundle.mjs');
+  writeFileSync(out, code);
+  const y = inProject('run-bundle.mjs', `import { main } from './bundle.mjs'; const y = await main(); console.log(JSON.stringify({ n: y.length, finite: y.every(Number.isFinite) }));`);
+  assert.equal(y, { n: 1000, finite: true });
+});
+
+// A stand-in for Cloudflare Workers / Vercel Edge: the "workerd" condition selects the entry,
+// every way of compiling WebAssembly from bytes throws, and (like workerd) so does eval.
+const forbidCompile = `
+  const Module = WebAssembly.Module;
+  const bytes = readFileSync(createRequire(import.meta.url).resolve('shufflenet-wasm/kernels.simd.wasm'));
+  const module = new Module(bytes);
+  // calls: compiles from bytes made by shufflenet-wasm; depCalls: by its dependencies (long.js,
+  // under protobufjs, tries a tiny i64 helper module at load inside try/catch and falls back).
+  const calls = [], depCalls = [];
+  const note = (name) => {
+    const frames = new Error().stack.split('\\n').slice(3).map((l) => l.trim());
+    const own = frames.find((l) => l.includes('/node_modules/'));
+    if (!own || own.includes('/node_modules/shufflenet-wasm/')) calls.push(name);
+    else depCalls.push(name + ' from ' + own.replace(/^.*\\/node_modules\\//, '').replace(/\\/.*$/, ''));
+  };
+  const forbid = (name) => function () { note(name); throw new Error('compile from bytes forbidden: ' + name); };
+  WebAssembly.compile = forbid('compile');
+  WebAssembly.compileStreaming = forbid('compileStreaming');
+  WebAssembly.instantiateStreaming = forbid('instantiateStreaming');
+  WebAssembly.Module = forbid('new Module');
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = function (m, imports) {
+    if (!(m instanceof Module)) { note('instantiate(bytes)'); throw new Error('instantiate from bytes forbidden'); }
+    return instantiate.call(WebAssembly, m, imports);
+  };
+  WebAssembly.Module.prototype = Module.prototype;
+`;
+
+test('workerd / edge-light entry: init({ module }) and never a compile from bytes', () => {
+  const r = inProject('workerd.mjs', `
+    import { readFileSync } from 'node:fs';
+    import { createRequire } from 'node:module';
+    ${forbidCompile}
+    const pkg = await import('shufflenet-wasm');
+    const out = { resolved: import.meta.resolve('shufflenet-wasm'), hasInit: typeof pkg.init };
+    try { await pkg.buildModel({ arch: 'v2', width: 0.5 }); out.withoutInit = 'built'; } catch (e) { out.withoutInit = e.code + ' ' + e.message; }
+    pkg.init({ module });
+    const m = await pkg.buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+    const y = m.run(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i)));
+    out.n = y.length; out.finite = y.every(Number.isFinite); out.first = Array.from(y.slice(0, 4));
+    const m2 = await pkg.buildModel({ arch: 'v1', width: 0.5, groups: 3, module });  // per call
+    out.v1 = m2.run(new Float32Array(3 * 224 * 224)).length;
+    out.calls = calls; out.depCalls = depCalls;
+    console.log(JSON.stringify(out));
+  `, ['--conditions=workerd', '--disallow-code-generation-from-strings']);
+  assert.ok(r.resolved.endsWith('/dist/esm/src/workerd.js'), r.resolved);
+  assert.is(r.hasInit, 'function');
+  assert.match(r.withoutInit, /^E_WASM .*never compiles from bytes/);
+  assert.is(r.n, 1000);
+  assert.ok(r.finite);
+  assert.is(r.v1, 1000);
+  assert.equal(r.calls, [], 'no compile from bytes');
+  if (r.depCalls.length) console.log(`note: dependencies tried (and survived) a forbidden compile: ${[...new Set(r.depCalls)].join(', ')}`);
+  // Same network, same logits as the default entry.
+  const e = inProject('esm-first2.mjs', `
+    import { buildModel } from 'shufflenet-wasm';
+    const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3, flavor: 'simd' });
+    console.log(JSON.stringify(Array.from(m.run(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i))).slice(0, 4))));
+  `);
+  assert.equal(r.first, e);
+  // edge-light selects the same entry.
+  const edge = inProject('edge.mjs', `console.log(JSON.stringify(import.meta.resolve('shufflenet-wasm')));`, ['--conditions=edge-light']);
+  assert.ok(edge.endsWith('/dist/esm/src/workerd.js'));
+});
+
+test('workerd entry: loadModel(zoo int8) with a precompiled module classifies a crop', () => {
+  const r = inProject('workerd-zoo.mjs', `
+    import { readFileSync } from 'node:fs';
+    import { createRequire } from 'node:module';
+    ${forbidCompile}
+    const { init, loadModel } = await import('shufflenet-wasm');
+    init({ module });
+    const m = await loadModel(readFileSync(${JSON.stringify(zooQdq)}));
+    // A flat mid-grey image: the test is about loading and running, not accuracy.
+    const img = { data: new Uint8Array(300 * 260 * 3).fill(128), width: 300, height: 260, channels: 3 };
+    const top = m.classify(img, { topk: 1 });
+    console.log(JSON.stringify({ classes: m.classes, p: top[0].probability, calls, depCalls }));
+  `, ['--conditions=workerd']);
+  assert.is(r.classes, 1000);
+  assert.ok(r.p > 0 && r.p <= 1);
+  assert.equal(r.calls, []);
+  // Workers also forbid eval / new Function. protobufjs (the ONNX parser) generates its
+  // decoders with new Function, so loadModel is reported here, not asserted.
+  const noEval = run(process.execPath, ['--conditions=workerd', '--disallow-code-generation-from-strings', 'workerd-zoo.mjs'], { cwd: project });
+  const msg = noEval.status === 0 ? 'works' : (noEval.stderr.match(/E_[A-Z_]+:[^\n]*/)?.[0] ?? noEval.stderr.trim().split('\n').pop());
+  console.log(`NOTE: loadModel without eval/new Function (as in Workers): ${msg}`);
+});
+
+test('workerd entry exports the default entry\'s API plus init', () => {
+  const r = inProject('exports.mjs', `
+    const main = Object.keys(await import(${JSON.stringify(path.join(installed, 'dist/esm/src/index.js'))})).sort();
+    const w = Object.keys(await import(${JSON.stringify(path.join(installed, 'dist/esm/src/workerd.js'))})).sort();
+    console.log(JSON.stringify({ main, w }));
+  `);
+  assert.equal(r.w.filter((k) => k !== 'init'), r.main, 'src/workerd.ts re-exports must match src/index.ts');
+  assert.ok(r.w.includes('init'));
+});
+
+test('esbuild with the workerd condition (as wrangler bundles): no inlined bytes, .wasm imported as a module', async () => {
+  const entry = path.join(project, 'worker.mjs');
+  writeFileSync(entry, `import wasm from 'shufflenet-wasm/kernels.simd.wasm';
+    import { init, buildModel } from 'shufflenet-wasm';
+    init({ module: wasm });
+    export default { async fetch() { const m = await buildModel({ arch: 'v2', width: 0.5 }); return new Response(String(m.run(new Float32Array(3 * 224 * 224))[0])); } };\n`);
+  const r = await esbuild.build({
+    entryPoints: [entry], bundle: true, platform: 'neutral', format: 'esm', write: false, metafile: true, logLevel: 'silent',
+    conditions: ['workerd', 'worker', 'browser'], mainFields: ['browser', 'module', 'main'],
+    plugins: [{ name: 'wasm-module', setup(b) { b.onResolve({ filter: /\.wasm$/ }, async (a) => {
+      if (a.pluginData?.inner) return undefined;
+      const res = await b.resolve(a.path, { kind: a.kind, resolveDir: a.resolveDir, pluginData: { inner: true } });
+      return { path: res.path, external: true }; // wrangler ships it as a separate WebAssembly.Module
+    }); } }],
+  });
+  const code = r.outputFiles[0].text;
+  const inputs = Object.keys(r.metafile.inputs);
+  assert.ok(inputs.some((f) => f.endsWith('shufflenet-wasm/dist/esm/src/workerd.js')), 'the workerd entry was selected');
+  assert.not.ok(inputs.some((f) => /wasm-bytes|inline-wasm/.test(f)), 'no inlined bytes');
+  assert.not.match(code, /AGFzbQ/, 'no base64 wasm in the bundle');
+  assert.match(code, /shufflenet-wasm\/build\/kernels\.simd\.wasm/, 'the .wasm subpath resolved to the shipped file');
+  console.log(`workerd bundle (unminified, protobufjs included): ${(code.length / 1024).toFixed(1)} KiB`);
+});
+
+test.after(() => {
+  if (!process.env.KEEP_PACK_TMP) rmSync(tmp, { recursive: true, force: true });
+});
+
+test.run();
