@@ -7,7 +7,8 @@ export type ErrorCode =
   | 'E_SHAPE'          // a tensor or input has the wrong shape or size
   | 'E_LIMIT'          // a size exceeds a safety limit
   | 'E_ARGUMENT'       // a bad argument to a public function
-  | 'E_DISPOSED';      // the model was disposed
+  | 'E_DISPOSED'       // the model was disposed
+  | 'E_THREAD';        // a worker of a threaded model failed or stopped responding
 
 export class ShuffleNetError extends Error {
   readonly code: ErrorCode;

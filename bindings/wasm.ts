@@ -36,6 +36,9 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 
 /** Throws E_NO_SIMD when the engine lacks WebAssembly SIMD; otherwise the flavor to use. */
 export function chooseFlavor(requested: 'auto' | Flavor = 'auto', detect = { hasSimd, hasRelaxedSimd }): Flavor {
+  if (requested !== 'auto' && requested !== 'simd' && requested !== 'relaxed') {
+    throw new ShuffleNetError('E_ARGUMENT', `flavor must be 'auto', 'simd' or 'relaxed', got ${String(requested)}`);
+  }
   if (!detect.hasSimd()) {
     throw new ShuffleNetError('E_NO_SIMD',
       'this JavaScript engine has no WebAssembly SIMD (needs Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); ' +
@@ -58,6 +61,11 @@ let inlineKernels: Readonly<Record<Flavor, string>> | undefined;
 /** Registers the inlined kernel bytes (called once by bindings/inline-wasm.ts). */
 export function setInlineKernels(base64: Readonly<Record<Flavor, string>>): void {
   inlineKernels = base64;
+}
+
+/** The inlined kernel bytes of a flavor (a fresh copy), or undefined in the workerd / edge-light entry. */
+export function inlineKernelBytes(flavor: Flavor): Uint8Array<ArrayBuffer> | undefined {
+  return inlineKernels ? decodeBase64(inlineKernels[flavor]) : undefined;
 }
 
 /** Compiles (once per flavor, cached) the inlined kernel module. */

@@ -1,5 +1,6 @@
 // The public Model: owns one kernel instance (its own wasm memory), the packed weights and
-// one plan per input size. run() is synchronous once the model is built.
+// one plan per input size. run() is synchronous once the model is built, also with
+// `threads: n` (the workers start in fromGraph; see src/threads/pool.ts).
 import type { Graph } from './ir.js';
 import { fuse } from './passes.js';
 import { makePlan, type Plan, type StepInfo } from './plan.js';
@@ -9,6 +10,7 @@ import { ShuffleNetError } from '../bindings/errors.js';
 import { formatSummary } from './summary.js';
 import { preprocess, type ImageInput, type PreprocessOptions } from './preprocess.js';
 import { parseLabels } from './labels.js';
+import { ThreadPool, MAX_THREADS, type ThreadProgram } from './threads/pool.js';
 
 export interface Classification {
   index: number;
@@ -39,6 +41,15 @@ export interface ModelOptions extends WasmOptions {
   warmup?: number;
   /** input size used for the warm-up and by summary() when none is given (default 224) */
   inputSize?: number;
+  /**
+   * Threads per inference (default 1). With n > 1 every step is split over the calling thread
+   * and n - 1 workers on a shared WebAssembly.Memory. Needs SharedArrayBuffer (in browsers a
+   * cross-origin isolated page); where it is missing a warning is printed and the model runs
+   * on 1 thread (see `model.threads`).
+   */
+  threads?: number;
+  /** with threads: a run fails with E_THREAD when the workers make no progress for this long (default 10000 ms) */
+  threadTimeoutMs?: number;
 }
 
 export interface ModelSummary {
@@ -61,27 +72,52 @@ export interface ModelSummary {
 const MAX_SIDE = 4096;
 const MIN_SIDE = 16;
 
+const pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<ThreadPool>((p) => p.dispose()) : undefined;
+
 export class Model {
   private kernels: Kernels | undefined;
   private plans = new Map<string, Plan>();
+  private programs = new Map<Plan, ThreadProgram>();
   private weightMark: number;
 
-  private constructor(private graph: Graph, kernels: Kernels, private weights: PackedWeights, private defaultSize: number) {
+  private constructor(private graph: Graph, kernels: Kernels, private weights: PackedWeights, private defaultSize: number,
+    private pool: ThreadPool | undefined) {
     this.kernels = kernels;
     this.weightMark = kernels.used;
+    if (pool) pools?.register(this, pool, this);
   }
 
   /** Builds a model from graph IR (builders or ONNX import). */
   static async fromGraph(graph: Graph, options: ModelOptions = {}): Promise<Model> {
-    const fused = fuse(graph);
-    const kernels = await createKernels(options);
-    const weights = new PackedWeights(kernels, fused);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+      throw new ShuffleNetError('E_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+    }
     const size = options.inputSize ?? 224;
-    const model = new Model(fused, kernels, weights, size);
+    if (!Number.isInteger(size) || size < MIN_SIDE || size > MAX_SIDE) {
+      throw new ShuffleNetError(size > MAX_SIDE ? 'E_LIMIT' : 'E_ARGUMENT', `inputSize must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${size}`);
+    }
     const warm = options.warmup ?? 1;
+    if (!Number.isInteger(warm) || warm < 0) throw new ShuffleNetError('E_ARGUMENT', `warmup must be a non-negative integer, got ${warm}`);
+    const fused = fuse(graph);
+    const pool = threads > 1 ? await ThreadPool.create(threads, options) : undefined;
+    const kernels = pool?.kernels ?? await createKernels(options);
+    let weights: PackedWeights;
+    try {
+      weights = new PackedWeights(kernels, fused);
+    } catch (e) {
+      pool?.dispose();
+      throw e;
+    }
+    const model = new Model(fused, kernels, weights, size, pool);
     if (warm > 0) {
       const zeros = new Float32Array(3 * size * size);
-      for (let i = 0; i < warm; i++) model.run(zeros, [1, 3, size, size]);
+      try {
+        for (let i = 0; i < warm; i++) model.run(zeros, [1, 3, size, size]);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
     }
     return model;
   }
@@ -89,6 +125,16 @@ export class Model {
   /** Number of classifier outputs. */
   get classes(): number {
     return this.graph.tensors[this.graph.output].channels;
+  }
+
+  /** Threads each inference runs on: 1, or `threads` when the workers started. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Bytes of wasm linear memory this model holds (weights, plans, activations); 0 once disposed. */
+  get memoryBytes(): number {
+    return this.kernels?.memory.buffer.byteLength ?? 0;
   }
 
   /** Which kernel binary runs: 'relaxed' (relaxed SIMD) or 'simd'. */
@@ -109,9 +155,11 @@ export class Model {
       if (this.plans.size >= 4) {
         // Bound memory: forget older input sizes and reuse their arena.
         this.plans.clear();
+        this.programs.clear();
         k.release(this.weightMark);
       }
       p = makePlan(k, this.graph, this.weights, height, width);
+      if (this.pool) this.programs.set(p, this.pool.program(p.calls));
       this.plans.set(key, p);
     }
     return p;
@@ -142,17 +190,25 @@ export class Model {
 
   /**
    * Runs the network on an NCHW float batch and returns N x classes logits (a new array).
-   * Non-finite inputs propagate to the logits; they are not checked.
+   * Inputs must be finite (E_ARGUMENT otherwise): the ReLU and max pooling kernels would drop
+   * an isolated NaN silently (finite, changed logits) and an infinity turns every logit NaN.
    */
   run(input: Float32Array, shape?: readonly [number, number, number, number]): Float32Array {
-    const [n, h, w] = this.checkShape(input, shape);
     const k = this.live();
+    const [n, h, w] = this.checkShape(input, shape);
+    const bad = firstNonFinite(input);
+    if (bad >= 0) {
+      const px = h * w, b = Math.floor(bad / (3 * px)), c = Math.floor(bad / px) % 3, y = Math.floor((bad % px) / w), x = bad % w;
+      throw new ShuffleNetError('E_ARGUMENT', `input holds ${input[bad]} at index ${bad} (image ${b}, channel ${c}, y ${y}, x ${x}); inputs must be finite`);
+    }
     const p = this.plan(h, w);
     const image = 3 * h * w;
     const result = new Float32Array(n * p.outputs);
+    const program = this.programs.get(p);
     for (let b = 0; b < n; b++) {
       k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >> 2);
-      for (const step of p.steps) step();
+      if (program) this.pool!.run(program);
+      else for (const step of p.steps) step();
       result.set(k.f32.subarray(p.outputPtr >> 2, (p.outputPtr >> 2) + p.outputs), b * p.outputs);
     }
     return result;
@@ -180,7 +236,7 @@ export class Model {
     return this.describe(p, p.info.map((s) => ({ ...s })));
   }
 
-  /** summary() plus the measured median time of every step over `runs` inferences. */
+  /** summary() plus the measured median time of every step over `runs` inferences (on 1 thread). */
   profile(options: { height?: number; width?: number; runs?: number } = {}): ModelSummary {
     const h = options.height ?? this.defaultSize, w = options.width ?? this.defaultSize;
     const p = this.plan(h, w);
@@ -218,9 +274,24 @@ export class Model {
     return summary;
   }
 
-  /** Releases the wasm instance and its memory; later calls throw E_DISPOSED. */
+  /** Releases the wasm instance and its memory, and ends the workers; later calls throw E_DISPOSED. */
   dispose(): void {
     this.kernels = undefined;
+    this.graph = { ...this.graph, nodes: [] }; // drop the layer weights too (classes stays readable)
     this.plans.clear();
+    this.programs.clear();
+    if (this.pool) {
+      pools?.unregister(this);
+      this.pool.dispose();
+    }
   }
+}
+
+/** Index of the first NaN or infinity, or -1. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }

@@ -4,12 +4,15 @@
 //
 // Channel shuffle, split and concat never become steps: a tensor is a list of plane
 // references, so those ops only rearrange lists (they appear in the summary with 0 bytes).
+//
+// Each step is also kept as data (`calls`: kernel name + numeric arguments), which is what
+// src/threads/split.ts cuts into per-thread shares when the model runs on several threads.
 import type { Graph, Node, TensorId } from './ir.js';
 import { inferShapes, type Shape } from './shapes.js';
 import { shufflePermutation } from './ir.js';
 import { roundUp } from './pack.js';
 import type { Kernels } from '../bindings/wasm.js';
-import { FLAG_RELU } from '../bindings/kernels-abi.js';
+import { FLAG_RELU, type KernelExports } from '../bindings/kernels-abi.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 import type { PackedWeights } from './weights.js';
 
@@ -38,12 +41,22 @@ interface Buffer {
 }
 
 type PlaneRef = { buf: number; idx: number };
+
+/** The kernels a plan step may call (every export of the kernel ABI that computes). */
+export type KernelName = Exclude<keyof KernelExports, 'memory' | 'relaxedBuild' | 'heapBase'>;
+/** One kernel call with all its (numeric) arguments. */
+export interface KernelCall {
+  kernel: KernelName;
+  args: number[];
+}
 type Stored = { kind: 'planes'; planes: PlaneRef[] } | { kind: 'vector'; buf: number };
 
 export interface Plan {
   height: number;
   width: number;
   steps: Array<() => void>;
+  /** the same steps as data: the kernel calls of each step, in order */
+  calls: KernelCall[][];
   /** index into `info` for each entry of `steps` */
   stepInfo: number[];
   info: StepInfo[];
@@ -64,7 +77,8 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   const buffers: Buffer[] = [];
   const stored = new Map<TensorId, Stored>();
   const info: StepInfo[] = [];
-  type Job = { info: number; build: (ptr: (b: number) => number, table: (refs: number[]) => number) => () => void };
+  type Job = { info: number; build: (ptr: (b: number) => number, table: (refs: number[]) => number) => KernelCall[] };
+  const call = (kernel: KernelName, ...args: number[]): KernelCall => ({ kernel, args });
   const jobs: Job[] = [];
   let step = 0;
 
@@ -145,9 +159,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
       const pixels = inS.h * inS.w;
       jobs.push({ info: addInfo('globalAvgPool', n.input, n.output), build: (ptr, table) => {
         const t = table(src.map((p) => ptr(p.buf) + p.idx * buffers[p.buf].stride * 4));
-        const out = ptr(buf);
-        const f = k.exports.globalAvgPool;
-        return () => f(t, inS.c, pixels, out);
+        return [call('globalAvgPool', t, inS.c, pixels, ptr(buf))];
       } });
     } else if (n.op === 'fc') {
       const s = stored.get(n.input);
@@ -158,8 +170,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
       const buf = newBuffer(w.mpad * 4 + 64, 0, step);
       stored.set(n.output, { kind: 'vector', buf });
       jobs.push({ info: addInfo('gemv' + suffix, n.input, n.output, inS.c * outS.c, n.weight.length + n.bias.length), build: (ptr) => {
-        const x = ptr(s.buf), out = ptr(buf), f = k.exports.gemv;
-        return () => f(x, inS.c, w.ptr, out, w.mpad, flags);
+        return [call('gemv', ptr(s.buf), inS.c, w.ptr, ptr(buf), w.mpad, flags)];
       } });
     } else {
       const src = planesOf(n.op === 'add' ? n.inputs[0] : n.input, n);
@@ -174,8 +185,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
         if (w.kind === 'depthwise') {
           jobs.push({ info: addInfo(`dwconv3x3 s${n.stride}${suffix}`, n.input, n.output, macs, params), build: (ptr, table) => {
             const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
-            const f = k.exports.dwconv3x3, zero = ptr(-1);
-            return () => f(ti, to, inS.c, inS.h, inS.w, n.stride, w.ptr, zero, flags);
+            return [call('dwconv3x3', ti, to, inS.c, inS.h, inS.w, n.stride, w.ptr, ptr(-1), flags)];
           } });
         } else {
           const G = w.groups, Mg = outS.c / G, K = w.k;
@@ -200,46 +210,40 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
             const trash = ptr(-2);
             const to = table(padded(planePtrs(ptr, out.planes), trash));
             const tr = res ? table(padded(planePtrs(ptr, res), trash)) : 0;
-            const conv = k.exports.conv1x1;
             if (im2col === undefined) {
               const ti = table(planePtrs(ptr, src));
-              return () => conv(ti, K, to, w.mpad, G, w.ptr, pixels, tr, flags);
+              return [call('conv1x1', ti, K, to, w.mpad, G, w.ptr, pixels, tr, flags)];
             }
             const cols = im2col;
             const ti = table(planePtrs(ptr, src));
             const tc = table(Array.from({ length: K }, (_, i) => ptr(cols) + i * buffers[cols].stride * 4));
-            const i2c = k.exports.im2col3x3, zero = ptr(-1);
-            return () => {
-              i2c(ti, inS.c, inS.h, inS.w, n.stride, tc, zero);
-              conv(tc, K, to, w.mpad, 1, w.ptr, pixels, 0, flags);
-            };
+            return [
+              call('im2col3x3', ti, inS.c, inS.h, inS.w, n.stride, tc, ptr(-1)),
+              call('conv1x1', tc, K, to, w.mpad, 1, w.ptr, pixels, 0, flags),
+            ];
           } });
         }
       } else if (n.op === 'maxpool') {
         jobs.push({ info: addInfo('maxpool3x3s2', n.input, n.output), build: (ptr, table) => {
           const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
-          const f = k.exports.maxpool3x3s2, ninf = ptr(-3);
-          return () => f(ti, to, inS.c, inS.h, inS.w, ninf);
+          return [call('maxpool3x3s2', ti, to, inS.c, inS.h, inS.w, ptr(-3))];
         } });
       } else if (n.op === 'avgpool') {
         const w = weights.avgPool(inS.c);
         jobs.push({ info: addInfo('dwconv3x3 s2 (avg)' + suffix, n.input, n.output), build: (ptr, table) => {
           const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
-          const f = k.exports.dwconv3x3, zero = ptr(-1);
-          return () => f(ti, to, inS.c, inS.h, inS.w, 2, w, zero, flags);
+          return [call('dwconv3x3', ti, to, inS.c, inS.h, inS.w, 2, w, ptr(-1), flags)];
         } });
       } else if (n.op === 'relu') {
         jobs.push({ info: addInfo('relu', n.input, n.output), build: (ptr, table) => {
           const ti = table(planePtrs(ptr, src)), to = table(planePtrs(ptr, out.planes));
-          const f = k.exports.reluPlanes, pixels = inS.h * inS.w;
-          return () => f(ti, to, inS.c, pixels);
+          return [call('reluPlanes', ti, to, inS.c, inS.h * inS.w)];
         } });
       } else if (n.op === 'add') {
         const b = planesOf(n.inputs[1], n);
         jobs.push({ info: addInfo('add' + suffix, n.inputs[0], n.output), build: (ptr, table) => {
           const ta = table(planePtrs(ptr, src)), tb = table(planePtrs(ptr, b)), to = table(planePtrs(ptr, out.planes));
-          const f = k.exports.addPlanes, pixels = inS.h * inS.w;
-          return () => f(ta, tb, to, inS.c, pixels, flags);
+          return [call('addPlanes', ta, tb, to, inS.c, inS.h * inS.w, flags)];
         } });
       }
     }
@@ -259,7 +263,6 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   let activationBytes = 0;
   for (const b of order) {
     for (let i = alive.length - 1; i >= 0; i--) if (alive[i].lastUse < b.def) alive.splice(i, 1);
-    alive.sort((x, y) => x.offset - y.offset);
     let at = 0;
     for (const a of alive) {
       if (a.offset - at >= b.bytes) break;
@@ -267,7 +270,10 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
     }
     b.offset = at;
     activationBytes = Math.max(activationBytes, roundUp(at + b.bytes, 64));
-    alive.push(b);
+    // keep `alive` sorted by offset (insertion, not a sort per buffer: crafted graphs keep thousands alive)
+    let pos = alive.length;
+    while (pos > 0 && alive[pos - 1].offset > b.offset) pos--;
+    alive.splice(pos, 0, b);
   }
 
   // Static pieces: a zero row and a -inf row (rows outside the image), a scratch plane for
@@ -275,7 +281,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   const rowFloats = 2 * maxRow + 64;
   const tables: number[][] = [];
   let tableFloats = 0;
-  const built: Array<() => void> = [];
+  const calls: KernelCall[][] = [];
   // First pass: count table sizes by building against a dry pointer function.
   const dry = () => 0;
   for (const j of jobs) j.build(dry, (refs) => { tables.push(refs); tableFloats += refs.length; return 0; });
@@ -297,11 +303,12 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
     tableAt += refs.length * 4;
     return p;
   };
-  for (const j of jobs) built.push(j.build(ptr, table));
+  for (const j of jobs) calls.push(j.build(ptr, table));
 
   return {
     height, width,
-    steps: built,
+    steps: calls.map((c) => bindCalls(k, c)),
+    calls,
     stepInfo: jobs.map((j) => j.info),
     info,
     inputPtr: ptr(inputBuf),
@@ -309,5 +316,17 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
     outputs: shapes[graph.output].c,
     activationBytes,
     staticBytes,
+  };
+}
+
+/** A closure that makes the given kernel calls (the single-threaded way to run a step). */
+function bindCalls(k: Kernels, calls: KernelCall[]): () => void {
+  const fns = calls.map((c) => k.exports[c.kernel] as (...args: number[]) => void);
+  if (calls.length === 1) {
+    const f = fns[0], a = calls[0].args;
+    return () => f(...a);
+  }
+  return () => {
+    for (let i = 0; i < calls.length; i++) fns[i](...calls[i].args);
   };
 }
