@@ -118,13 +118,8 @@ export function dwconv3x3(
   inTable: usize, outTable: usize, C: i32, H: i32, W: i32, stride: i32,
   weights: usize, zeroRow: usize, flags: i32,
 ): void {
-  // One specialised copy per stride and activation, so no test runs in the inner loop.
+  // One specialised copy per stride, so no stride test runs in the inner loop.
   const doRelu = (flags & FLAG_RELU) != 0;
-  if (stride == 1) {
-    if (doRelu) dwconvPlanes(1, inTable, outTable, C, H, W, weights, zeroRow, true);
-    else dwconvPlanes(1, inTable, outTable, C, H, W, weights, zeroRow, false);
-  } else {
-    if (doRelu) dwconvPlanes(2, inTable, outTable, C, H, W, weights, zeroRow, true);
-    else dwconvPlanes(2, inTable, outTable, C, H, W, weights, zeroRow, false);
-  }
+  if (stride == 1) dwconvPlanes(1, inTable, outTable, C, H, W, weights, zeroRow, doRelu);
+  else dwconvPlanes(2, inTable, outTable, C, H, W, weights, zeroRow, doRelu);
 }

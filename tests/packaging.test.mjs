@@ -88,7 +88,8 @@ test('the tarball holds the built package and nothing else', () => {
     'dist/esm/src/kernels.js', 'dist/cjs/src/kernels.js', 'dist/esm/src/workerd.js', 'dist/esm/src/workerd.d.ts',
     'dist/esm/src/cli.js', 'build/kernels.simd.wasm', 'build/kernels.relaxed.wasm',
   ]) assert.ok(files.includes(need), `missing from the tarball: ${need}`);
-  const stray = files.filter((f) => !/^(dist\/|build\/kernels\.(simd|relaxed)\.wasm$|package\.json$|README\.md$|ARCHITECTURE\.md$|LICENSE)/.test(f));
+  // bench/e2e.mjs and its peer adapters back the CLI's `bench` command.
+  const stray = files.filter((f) => !/^(dist\/|build\/kernels\.(simd|relaxed)\.wasm$|bench\/e2e\.mjs$|bench\/peers\/[a-z-]+\.mjs$|package\.json$|README\.md$|ARCHITECTURE\.md$|LICENSE)/.test(f));
   assert.equal(stray, [], 'unexpected files in the tarball');
   assert.not.ok(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'TypeScript sources are not shipped');
   // Every target of the exports map and the bin exists in the package.
