@@ -34,7 +34,8 @@
 import { ShuffleNetError } from '../../bindings/errors.js';
 import { GraphBuilder, nodeInputs, nodeOutputs } from '../ir.js';
 import type { Graph, Node, TensorId, TensorInfo, ConvNode, FcNode } from '../ir.js';
-import { parseOnnx, tensorDims, tensorValues, dataTypeName } from './read.js';
+import { parseOnnx, tensorDims, tensorValues, dataTypeName, checkInline, tensorElementCount } from './read.js';
+import { MAX_WEIGHT_ELEMENTS, MAX_IMPORT_ELEMENTS, MAX_CHANNELS, MAX_TOTAL_CHANNELS, MAX_SHAPE_LENGTH } from './read.js';
 import { DataType } from './schema.js';
 import type { AttributeProto, NodeProto, TensorProto, ValueInfoProto } from './schema.js';
 
@@ -76,6 +77,7 @@ function dimEq(a: Dim, b: Dim): boolean {
   return a.c === b.c && a.s.length === b.s.length && a.s.every((x, i) => x === b.s[i]);
 }
 function dimMul(a: Dim, b: Dim): Dim {
+  if (a.s.length + b.s.length > 16) throw new ShuffleNetError('E_LIMIT', 'a symbolic size is a product of more than 16 factors');
   return { c: a.c * b.c, s: [...a.s, ...b.s].sort() };
 }
 /** exact quotient, or null when it is not a monomial */
@@ -180,6 +182,29 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     if (!t.name) throw new ShuffleNetError('E_ONNX_PARSE', 'an initializer has no name');
     initializers.set(t.name, t);
   }
+  // Declared sizes of all constants, before any tensor data is decoded.
+  let declared = 0, largest = '', largestCount = 0;
+  const declare = (t: TensorProto, name: string): void => {
+    checkInline(t, name);
+    const n = tensorElementCount(t, name);
+    declared += n;
+    if (n > largestCount) { largestCount = n; largest = name; }
+  };
+  for (const t of g.initializer) declare(t, t.name!);
+  for (const n of g.node) if (n.op_type === 'Constant') for (const a of n.attribute) if (a.t) declare(a.t, n.output[0] || nodeLabel(n));
+  if (declared > MAX_WEIGHT_ELEMENTS) {
+    throw new ShuffleNetError('E_LIMIT', `initializers and constants hold ${declared} values (the largest, tensor "${largest}", ${largestCount}); the limit is ${MAX_WEIGHT_ELEMENTS} (2^24)`);
+  }
+  let materialized = 0;
+  /** Counts constant values about to be allocated; E_LIMIT past MAX_IMPORT_ELEMENTS. */
+  const charge = (n: number, node: NodeProto | string): void => {
+    materialized += n;
+    if (materialized > MAX_IMPORT_ELEMENTS) {
+      const where = typeof node === 'string' ? `tensor "${node}"` : `node "${nodeLabel(node)}" (${node.op_type})`;
+      throw new ShuffleNetError('E_LIMIT', `${where}: the import would materialize more than ${MAX_IMPORT_ELEMENTS} (2^26) constant values`);
+    }
+  };
+
   const realInputs = g.input.filter((i) => i.name && !initializers.has(i.name));
   if (realInputs.length !== 1) {
     throw new ShuffleNetError('E_UNSUPPORTED_OP',
@@ -216,6 +241,14 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
 
   // ---- topological order (Kahn), cycles are errors ----
   const order = topoSort(g.node, producer);
+  const rank = new Int32Array(g.node.length);
+  order.forEach((nodeIndex, r) => { rank[nodeIndex] = r; });
+  const slicesOf = new Map<string, number[]>(); // Slice nodes by their data input, in file order
+  g.node.forEach((n, j) => {
+    if (n.op_type !== 'Slice' || !n.input[0] || (n.domain && n.domain !== 'ai.onnx')) return;
+    const list = slicesOf.get(n.input[0]);
+    if (list) list.push(j); else slicesOf.set(n.input[0], [j]);
+  });
 
   // ---- input ----
   const inputShape = describeInput(inputVi);
@@ -234,7 +267,12 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   const presetOutputs = new Map<number, Map<string, Value>>(); // Slice groups
   const constCache = new Map<string, ConstValue>();
 
-  const mkAct = (t: TensorId, dims: Dim[]): ActValue => ({ kind: 'act', t, ver: version.get(t) ?? 0, dims });
+  const mkAct = (t: TensorId, dims: Dim[]): ActValue => {
+    if (b.channels(t) > MAX_CHANNELS) {
+      throw new ShuffleNetError('E_LIMIT', `tensor "${b.tensors[t].name}" has ${b.channels(t)} channels; the limit is ${MAX_CHANNELS}`);
+    }
+    return { kind: 'act', t, ver: version.get(t) ?? 0, dims };
+  };
   values.set(inputName, mkAct(inputT, inDims));
 
   const lastNode = (t: TensorId): void => { producerNode.set(t, b.nodes[b.nodes.length - 1]); };
@@ -249,6 +287,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     if (t) {
       let c = constCache.get(name);
       if (!c) {
+        charge(tensorElementCount(t, name), name);
         c = { kind: 'const', name, dims: tensorDims(t, name), dtype: t.data_type ?? 0, data: tensorValues(t, name) };
         constCache.set(name, c);
       }
@@ -297,6 +336,8 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     const v = get(name, node);
     if (v.kind === 'shape') return v;
     if (v.kind === 'const' && v.dims.length <= 1) {
+      if (v.data.length > MAX_SHAPE_LENGTH) throw unsupported(node, `${what} "${name}" has ${v.data.length} values; a shape has at most ${MAX_SHAPE_LENGTH}`);
+      if (!v.data.every((x) => Number.isInteger(x))) throw unsupported(node, `${what} "${name}" holds values that are not integers`);
       return { kind: 'shape', v: Array.from(v.data, (x) => num(x)), scalar: v.dims.length === 0 };
     }
     throw unsupported(node, `${what} "${name}" must be a constant or computed from Shape`);
@@ -362,7 +403,10 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
       case 'Constant': {
         let c: ConstValue;
         const t = at.tensor('value');
-        if (t) c = { kind: 'const', name: outName, dims: tensorDims(t, outName), dtype: t.data_type ?? 0, data: tensorValues(t, outName) };
+        if (t) {
+          charge(tensorElementCount(t, outName), node);
+          c = { kind: 'const', name: outName, dims: tensorDims(t, outName), dtype: t.data_type ?? 0, data: tensorValues(t, outName) };
+        }
         else if (at.has('value_int')) c = { kind: 'const', name: outName, dims: [], dtype: DataType.INT64, data: Float64Array.of(at.int('value_int', 0)) };
         else if (at.has('value_ints')) { const v = at.ints('value_ints')!; c = { kind: 'const', name: outName, dims: [v.length], dtype: DataType.INT64, data: Float64Array.from(v) }; }
         else if (at.has('value_float')) c = { kind: 'const', name: outName, dims: [], dtype: DataType.FLOAT, data: Float32Array.of(at.float('value_float', 0)) };
@@ -385,6 +429,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         const to = at.int('to', 0);
         if (v.kind === 'act' && to !== DataType.FLOAT) throw unsupported(node, `cast of an activation to ${dataTypeName(to)}; activations are float`);
         if (v.kind === 'const') {
+          charge(v.data.length, node);
           const data = to === DataType.FLOAT ? Float32Array.from(v.data) : INT_TYPES.has(to) ? Float64Array.from(v.data, Math.trunc) : Float64Array.from(v.data);
           set(node, 0, { ...v, name: outName, dtype: to, data });
         } else set(node, 0, v);
@@ -400,6 +445,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
           throw unsupported(node, `quantization to ${dataTypeName(zpType)} is not supported (int8/uint8/int16/uint16/int32)`);
         }
         if (x.kind === 'const') {
+          charge(x.data.length, node);
           set(node, 0, quantizeConst(node, x, scale, zp, zpType, at.int('axis', 1), outName));
         } else if (x.kind === 'act' || x.kind === 'shuffle5d') {
           const xa = x.kind === 'act' ? actIn(node, 0, true) : x;
@@ -422,6 +468,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         } else if (x.kind === 'const') {
           const scale = floatConst(node, 1, 'scale');
           const zp = has(node, 2) ? constIn(node, 2, 'zero point') : undefined;
+          charge(x.data.length, node);
           set(node, 0, dequantizeConst(node, x, scale, zp, at.int('axis', 1), outName));
         } else {
           throw unsupported(node, `DequantizeLinear of "${node.input[0]}" must read a constant or a QuantizeLinear output`);
@@ -456,6 +503,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         else if (ok && kh === 3) ok = (s === 1 || s === 2) && pads.length === 4 && pads.every((p) => p === 1) && (group === 1 || (group === cin && group === cout));
         else ok = false;
         if (!ok) throw unsupported(node, `${desc} is not supported; ${supportedText}`);
+        charge(w.data.length + cout, node);
         const weight = Float32Array.from(w.data);
         let bias: Float32Array | undefined;
         if (has(node, 2)) {
@@ -605,6 +653,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         if (v.kind === 'const') {
           const r = resolveReshape(node, v.dims.map(num), target);
           if (!r.every(isNum)) throw unsupported(node, 'reshape of a constant to a symbolic shape');
+          if (r.reduce((p, d) => p * d.c, 1) !== v.data.length) {
+            throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (Reshape): constant "${v.name}" [${v.dims}] has ${v.data.length} values, not ${dimsStr(r)}`);
+          }
           set(node, 0, { ...v, name: outName, dims: r.map((d) => d.c) });
           break;
         }
@@ -670,6 +721,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         if ((transB ? w.dims[1] : w.dims[0]) !== k) {
           throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (Gemm): B [${w.dims}] (transB ${transB}) does not take ${k} input features`);
         }
+        charge(m * k + m, node);
         const weight = new Float32Array(m * k);
         for (let o = 0; o < m; o++) for (let i = 0; i < k; i++) weight[o * k + i] = alpha * (transB ? w.data[o * k + i] : w.data[i * m + o]);
         const bias = new Float32Array(m);
@@ -694,6 +746,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
           throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (MatMul): weight "${w.name}" [${w.dims}] does not take ${k} input features`);
         }
         const m = w.dims[1];
+        charge(m * k, node);
         const weight = new Float32Array(m * k);
         for (let o = 0; o < m; o++) for (let i = 0; i < k; i++) weight[o * k + i] = w.data[i * m + o];
         const t = b.fc(x.t, { outFeatures: m, weight, name: node.name || undefined, outputName: outName });
@@ -739,6 +792,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
             else if (isNum(x) && isNum(y)) r = num(op === 'Add' ? x.c + y.c : x.c - y.c);
             else r = null;
             if (!r) throw unsupported(node, `cannot compute ${dimStr(x)} ${op} ${dimStr(y)} on symbolic sizes`);
+            if (!Number.isInteger(r.c)) throw unsupported(node, `${dimStr(x)} ${op} ${dimStr(y)} is not an integer`);
             out.push(r);
           }
           set(node, 0, { kind: 'shape', v: out, scalar: a.scalar && c.scalar });
@@ -769,7 +823,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         }
         if (axis(node, a, 1) === 0) {
           const parts = node.input.map((_, i) => shapeIn(node, i, `input ${i}`));
-          set(node, 0, { kind: 'shape', v: parts.flatMap((p) => p.v), scalar: false });
+          const v = parts.flatMap((p) => p.v);
+          if (v.length > MAX_SHAPE_LENGTH) throw unsupported(node, `a shape of ${v.length} values; at most ${MAX_SHAPE_LENGTH}`);
+          set(node, 0, { kind: 'shape', v, scalar: false });
           break;
         }
         throw unsupported(node, 'Concat of constants other than 1-D shape vectors is not supported');
@@ -785,6 +841,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         else if (at.has('split')) sizes = at.ints('split')!;
         else {
           const n = at.has('num_outputs') ? at.int('num_outputs', outs) : outs;
+          if (n !== outs) throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (Split): num_outputs ${n} but ${outs} outputs`);
           const each = Math.ceil(c / n);
           sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(each, c - i * each)));
         }
@@ -815,14 +872,14 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         if (range[0] === 0 && range[1] === c) { set(node, 0, actIn(node, 0)); break; }
         // Group this Slice with the other Slices of the same tensor into one Split.
         const group: { idx: number; range: [number, number] }[] = [{ idx, range }];
-        g.node.forEach((other, j) => {
-          if (j === idx || other.op_type !== 'Slice' || other.input[0] !== node.input[0] || presetOutputs.has(j) || (other.domain && other.domain !== 'ai.onnx')) return;
-          if (!order.slice(order.indexOf(idx)).includes(j)) return;
+        for (const j of slicesOf.get(node.input[0]) ?? []) {
+          const other = g.node[j];
+          if (j === idx || presetOutputs.has(j) || rank[j] < rank[idx]) continue;
           try {
             const r = channelRange(other, new Attrs(other), x, c);
             if (!(r[0] === 0 && r[1] === c)) group.push({ idx: j, range: r });
           } catch { /* leave it for its own turn */ }
-        });
+        }
         const cuts = [...new Set([0, c, ...group.flatMap((m) => m.range)])].sort((p, q) => p - q);
         const sizes = cuts.slice(1).map((e, i) => e - cuts[i]);
         used.add(x.t);
@@ -868,8 +925,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
         const s = shapeIn(node, 0, 'data');
         if (at.int('axis', 0) !== 0) throw unsupported(node, 'Gather on a shape vector must use axis 0');
         const ic = constIn(node, 1, 'indices');
+        if (ic.data.length > MAX_SHAPE_LENGTH) throw unsupported(node, `${ic.data.length} indices; at most ${MAX_SHAPE_LENGTH}`);
         const ids = Array.from(ic.data, (i) => (i < 0 ? i + s.v.length : i));
-        if (ids.some((i) => i < 0 || i >= s.v.length)) throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (Gather): index out of range`);
+        if (ids.some((i) => !Number.isInteger(i) || i < 0 || i >= s.v.length)) throw new ShuffleNetError('E_SHAPE', `node "${nodeLabel(node)}" (Gather): index out of range`);
         set(node, 0, { kind: 'shape', v: ids.map((i) => s.v[i]), scalar: ic.dims.length === 0 });
         break;
       }
@@ -1011,14 +1069,37 @@ function topoSort(nodes: NodeProto[], producer: Map<string, number>): number[] {
     }
   });
   const order: number[] = [];
+  // keep file order where possible: take the smallest ready index (a binary min-heap)
   const ready: number[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) if (indeg[i] === 0) ready.push(i);
-  // keep file order where possible: pop the smallest index
+  const push = (v: number): void => {
+    let i = ready.push(v) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (ready[p] <= v) break;
+      ready[i] = ready[p]; i = p;
+    }
+    ready[i] = v;
+  };
+  const pop = (): number => {
+    const top = ready[0], last = ready.pop()!;
+    if (ready.length > 0) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= ready.length) break;
+        if (c + 1 < ready.length && ready[c + 1] < ready[c]) c++;
+        if (ready[c] >= last) break;
+        ready[i] = ready[c]; i = c;
+      }
+      ready[i] = last;
+    }
+    return top;
+  };
+  for (let i = 0; i < nodes.length; i++) if (indeg[i] === 0) push(i);
   while (ready.length) {
-    ready.sort((a, c) => c - a);
-    const i = ready.pop()!;
+    const i = pop();
     order.push(i);
-    for (const c of consumers[i]) if (--indeg[c] === 0) ready.push(c);
+    for (const c of consumers[i]) if (--indeg[c] === 0) push(c);
   }
   if (order.length !== nodes.length) {
     const stuck = nodes.findIndex((_, i) => indeg[i] > 0);
@@ -1137,5 +1218,26 @@ function finalizeGraph(raw: Graph, fuseRelu: boolean): Graph {
     }
   });
   // conv with residual: output id must come after residual; ids are assigned in use order, fine.
+  const totalChannels = tensors.reduce((sum, t) => sum + t.channels, 0);
+  if (totalChannels > MAX_TOTAL_CHANNELS) {
+    throw new ShuffleNetError('E_LIMIT', `the graph's feature maps have ${totalChannels} channels in all; the limit is ${MAX_TOTAL_CHANNELS} (2^19)`);
+  }
+  for (const n of out) {
+    if (n.op !== 'conv' && n.op !== 'fc') continue;
+    for (const [what, a] of [['weight', n.weight], ['bias', n.bias]] as const) {
+      const i = firstNonFinite(a);
+      if (i >= 0) {
+        throw new ShuffleNetError('E_ONNX_PARSE', `${n.op} "${n.name}": its ${what} holds ${a[i]} at index ${i} (after dequantization and BatchNormalization folding); weights must be finite`);
+      }
+    }
+  }
   return { tensors, nodes: out, input: id(raw.input), output: id(raw.output), inputChannels: raw.inputChannels };
+}
+
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v - v !== 0) return i; // NaN or +-Infinity
+  }
+  return -1;
 }
