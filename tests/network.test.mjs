@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
-import { buildGraph, Model } from '../dist/esm/src/index.js';
+import { buildGraph, loadModel, Model } from '../dist/esm/src/index.js';
 import { writeOnnx } from '../dist/esm/src/onnx/write.js';
 
 function randomInput(n, h, w, seed) {
@@ -16,8 +16,8 @@ function randomInput(n, h, w, seed) {
   return x;
 }
 
-async function runOrt(graph, x, shape) {
-  const session = await ort.InferenceSession.create(writeOnnx(graph), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+async function runOrt(bytes, x, shape) {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const out = await session.run({ input: new ort.Tensor('float32', x, shape) });
   await session.release();
   return out.output.data;
@@ -44,14 +44,20 @@ const variants = [
 
 for (const v of variants) {
   const label = `${v.arch} ${v.width}x${v.groups ? ` g=${v.groups}` : ''}`;
-  test(`${label} matches onnxruntime-node (batch 2, 224x224)`, async () => {
+  test(`${label} matches onnxruntime-node (batch 2, 224x224), built and imported from ONNX`, async () => {
     const graph = buildGraph({ ...v, seed: 11 });
-    const model = await Model.fromGraph(graph, { warmup: 0 });
+    const onnx = writeOnnx(graph);
     const shape = [2, 3, 224, 224];
     const x = randomInput(2, 224, 224, 5);
-    const { maxDiff, maxRef } = compare(model.run(x, shape), await runOrt(graph, x, shape), label);
-    console.log(`  ${label}: max |diff| ${maxDiff.toExponential(2)} (max |logit| ${maxRef.toFixed(2)})`);
-    model.dispose();
+    const ref = await runOrt(onnx, x, shape);
+    const built = await Model.fromGraph(graph, { warmup: 0 });
+    const { maxDiff, maxRef } = compare(built.run(x, shape), ref, label);
+    built.dispose();
+    // The same network through the ONNX importer: the file onnxruntime ran.
+    const imported = await loadModel(onnx, { warmup: 0 });
+    const viaOnnx = compare(imported.run(x, shape), ref, `${label} (imported)`);
+    imported.dispose();
+    console.log(`  ${label}: max |diff| ${maxDiff.toExponential(2)}, imported ${viaOnnx.maxDiff.toExponential(2)} (max |logit| ${maxRef.toFixed(2)})`);
   });
 }
 
@@ -61,7 +67,7 @@ for (const [v, h, w] of [[{ arch: 'v2', width: 1 }, 97, 131], [{ arch: 'v1', wid
     const model = await Model.fromGraph(graph, { warmup: 0 });
     const shape = [2, 3, h, w];
     const x = randomInput(2, h, w, 9);
-    compare(model.run(x, shape), await runOrt(graph, x, shape), `${v.arch} ${h}x${w}`);
+    compare(model.run(x, shape), await runOrt(writeOnnx(graph), x, shape), `${v.arch} ${h}x${w}`);
   });
 }
 
