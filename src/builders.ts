@@ -1,7 +1,7 @@
 // ShuffleNet v1 and v2 as graph IR with seeded synthetic weights (BatchNorm folded into
 // conv weights and biases), following the papers and torchvision's layout.
 import { GraphBuilder, type Graph, type TensorId } from './ir.js';
-import { rng, heWeights, smallBias } from './random.js';
+import { rng, heWeights, smallBias, type Rng } from './random.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 
 export interface BuildOptions {
@@ -29,7 +29,7 @@ const V1_WIDTHS = [0.25, 0.5, 1, 1.5, 2];
 
 class Net {
   readonly g = new GraphBuilder(3);
-  private next: () => number;
+  private next: Rng;
   constructor(seed: number) {
     this.next = rng(seed);
   }
