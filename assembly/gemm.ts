@@ -35,6 +35,9 @@ export function conv1x1(
   // Pixel chunk: keep K x chunk input floats (about 24 KiB) in L1 while all output blocks pass.
   let chunk = (6144 / K) & ~7;
   if (chunk < 8) chunk = 8;
+  // Small maps with many outputs (7x7 stage 4, conv5): the weights outweigh the input, so
+  // take all pixels in one chunk and read every block of weights once, not once per chunk.
+  if (Mpad > pixels && K * pixels <= 131072) chunk = pixels;
   const doRelu = (flags & FLAG_RELU) != 0;
   // 1 or 2 pixels past the last full tile of 8 (7x7 = 6 x 8 + 1) go through a 1-pixel path
   // instead of a mostly wasted tile (stage 4 and conv5 of every ShuffleNet run at 7x7).
