@@ -14,3 +14,9 @@ export function dataPath(rel) {
   }
   return p;
 }
+
+/** A seeded NCHW batch of n RGB images, values uniform in [-2, 2). */
+export async function randomInput(n, h, w, seed) {
+  const { rng } = await import('../dist/esm/src/random.js');
+  return rng(seed).fillUniform(new Float32Array(n * 3 * h * w), 2);
+}

@@ -5,16 +5,8 @@ import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
 import { buildGraph, loadModel, Model } from '../dist/esm/src/index.js';
 import { writeOnnx } from '../dist/esm/src/onnx/write.js';
+import { randomInput } from './data.mjs';
 
-function randomInput(n, h, w, seed) {
-  let s = seed >>> 0;
-  const x = new Float32Array(n * 3 * h * w);
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return x;
-}
 
 async function runOrt(bytes, x, shape) {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -48,7 +40,7 @@ for (const v of variants) {
     const graph = buildGraph({ ...v, seed: 11 });
     const onnx = writeOnnx(graph);
     const shape = [2, 3, 224, 224];
-    const x = randomInput(2, 224, 224, 5);
+    const x = await randomInput(2, 224, 224, 5);
     const ref = await runOrt(onnx, x, shape);
     const built = await Model.fromGraph(graph, { warmup: 0 });
     const { maxDiff, maxRef } = compare(built.run(x, shape), ref, label);
@@ -66,7 +58,7 @@ for (const [v, h, w] of [[{ arch: 'v2', width: 1 }, 97, 131], [{ arch: 'v1', wid
     const graph = buildGraph({ ...v, seed: 3 });
     const model = await Model.fromGraph(graph, { warmup: 0 });
     const shape = [2, 3, h, w];
-    const x = randomInput(2, h, w, 9);
+    const x = await randomInput(2, h, w, 9);
     compare(model.run(x, shape), await runOrt(writeOnnx(graph), x, shape), `${v.arch} ${h}x${w}`);
   });
 }
@@ -91,7 +83,7 @@ test('summary: shuffle, split and concat copy 0 bytes in every variant; MACs and
 test('the same input gives bit-identical logits; interleaved models do not disturb each other', async () => {
   const a = await Model.fromGraph(buildGraph({ arch: 'v2', width: 0.5, seed: 1 }), { warmup: 0 });
   const b = await Model.fromGraph(buildGraph({ arch: 'v1', width: 0.5, groups: 3, seed: 2 }), { warmup: 0 });
-  const x = randomInput(1, 224, 224, 1), y = randomInput(1, 160, 192, 2);
+  const x = await randomInput(1, 224, 224, 1), y = await randomInput(1, 160, 192, 2);
   const a1 = a.run(x), b1 = b.run(y, [1, 3, 160, 192]);
   for (let i = 0; i < 3; i++) {
     assert.equal(b.run(y, [1, 3, 160, 192]), b1);

@@ -11,18 +11,10 @@ import path from 'node:path';
 import { buildModel, loadModel, ShuffleNetError } from '../dist/esm/src/index.js';
 import { withSharedMemory } from '../dist/esm/src/threads/shared-module.js';
 import { dataPath } from './data.mjs';
+import { randomInput } from './data.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-function randomInput(n, h, w, seed) {
-  let s = seed >>> 0;
-  const x = new Float32Array(n * 3 * h * w);
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return x;
-}
 
 function assertIdentical(a, b, label) {
   assert.is(a.length, b.length, `${label}: length`);
@@ -72,7 +64,7 @@ const cases = [
 
 for (const { label, opts, shape } of cases) {
   test(`${label}: 2 and 3 threads give bit-identical logits to 1 thread`, async () => {
-    const x = randomInput(shape[0], shape[2], shape[3], 7);
+    const x = await randomInput(shape[0], shape[2], shape[3], 7);
     const one = await buildModel({ ...opts, seed: 5, warmup: 0 });
     const ref = one.run(x, shape);
     assert.is(one.threads, 1);
@@ -93,7 +85,7 @@ test('zoo ShuffleNet v2 (int8 QDQ) via loadModel: 2 threads identical to 1 threa
   const two = await loadModel(bytes, { threads: 2 });
   assert.is(two.threads, 2);
   for (const [h, w] of [[224, 224], [160, 200], [224, 224]]) {
-    const x = randomInput(1, h, w, h + w);
+    const x = await randomInput(1, h, w, h + w);
     assertIdentical(one.run(x, [1, 3, h, w]), two.run(x, [1, 3, h, w]), `zoo ${h}x${w}`);
   }
   one.dispose();
@@ -102,7 +94,7 @@ test('zoo ShuffleNet v2 (int8 QDQ) via loadModel: 2 threads identical to 1 threa
 
 test('a worker terminated mid-run: the run throws E_THREAD within the timeout, later runs too, dispose works', async () => {
   const m = await buildModel({ arch: 'v2', width: 0.5, threads: 2, warmup: 1, inputSize: 64, threadTimeoutMs: 500 });
-  const x = randomInput(1, 64, 64, 1);
+  const x = await randomInput(1, 64, 64, 1);
   m.run(x); // healthy first
   const pool = m.pool;
   let killed = false;
@@ -126,7 +118,7 @@ test('a worker terminated mid-run: the run throws E_THREAD within the timeout, l
 
 test('a worker that throws (corrupted program) fails the run at once with its message', async () => {
   const m = await buildModel({ arch: 'v2', width: 0.5, threads: 2, inputSize: 64 }); // default 10 s timeout
-  const x = randomInput(1, 64, 64, 2);
+  const x = await randomInput(1, 64, 64, 2);
   const before = m.run(x);
   const plan = m.plans.values().next().value;
   const prog = m.programs.get(plan);
@@ -140,9 +132,10 @@ test('a worker that throws (corrupted program) fails the run at once with its me
 
 test('a worker that exits between runs: the next run throws E_THREAD', async () => {
   const m = await buildModel({ arch: 'v2', width: 0.5, threads: 2, inputSize: 64 });
+  const x = await randomInput(1, 64, 64, 3);
   m.pool.workerHandles[0].terminate();
   await withTimeout(m.pool.exited, 5000, 'worker exit');
-  const { error } = await expectThreadError(() => m.run(randomInput(1, 64, 64, 3)), 'dead worker');
+  const { error } = await expectThreadError(() => m.run(x), 'dead worker');
   assert.match(error.message, /worker 1 exited/);
   m.dispose();
 });
@@ -190,7 +183,7 @@ test('without cross-origin isolation: one clear warning, then 1 thread with the 
     assert.is(warnings.length, 1, 'warned once');
     assert.match(warnings[0], /Cross-Origin-Opener-Policy: same-origin/);
     assert.match(warnings[0], /running on 1 thread/);
-    const x = randomInput(1, 64, 64, 4);
+    const x = await randomInput(1, 64, 64, 4);
     const one = await buildModel({ arch: 'v2', width: 0.5, inputSize: 64 });
     assertIdentical(one.run(x), a.run(x), 'fallback');
     for (const m of [a, b, one]) m.dispose();
