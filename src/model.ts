@@ -37,9 +37,13 @@ export function topK(logits: Float32Array, k: number, labels?: readonly string[]
 }
 
 export interface ModelOptions extends WasmOptions {
-  /** inferences run on zeros at load so the first real call is fast (default 1) */
+  /**
+   * Inferences run on zeros at load (default 0). The memory plan for `inputSize` is always made
+   * at load; a warm-up adds what a first call still pays (code and caches going warm, about one
+   * more inference), so it only helps when the first real call must be as fast as the rest.
+   */
   warmup?: number;
-  /** input size used for the warm-up and by summary() when none is given (default 224) */
+  /** input size planned at load, used for the warm-up and by summary() when none is given (default 224) */
   inputSize?: number;
   /**
    * Threads per inference (default 1). With n > 1 every step is split over the calling thread
@@ -97,7 +101,7 @@ export class Model {
     if (!Number.isInteger(size) || size < MIN_SIDE || size > MAX_SIDE) {
       throw new ShuffleNetError(size > MAX_SIDE ? 'E_LIMIT' : 'E_ARGUMENT', `inputSize must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${size}`);
     }
-    const warm = options.warmup ?? 1;
+    const warm = options.warmup ?? 0;
     if (!Number.isInteger(warm) || warm < 0) throw new ShuffleNetError('E_ARGUMENT', `warmup must be a non-negative integer, got ${warm}`);
     const fused = fuse(graph);
     const pool = threads > 1 ? await ThreadPool.create(threads, options) : undefined;
@@ -110,14 +114,15 @@ export class Model {
       throw e;
     }
     const model = new Model(fused, kernels, weights, size, pool);
-    if (warm > 0) {
-      const zeros = new Float32Array(3 * size * size);
-      try {
+    try {
+      model.plan(size, size);
+      if (warm > 0) {
+        const zeros = new Float32Array(3 * size * size);
         for (let i = 0; i < warm; i++) model.run(zeros, [1, 3, size, size]);
-      } catch (e) {
-        model.dispose();
-        throw e;
       }
+    } catch (e) {
+      model.dispose();
+      throw e;
     }
     return model;
   }

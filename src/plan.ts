@@ -89,7 +89,9 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   const planesBuffer = (s: Shape, def: number): Stored => {
     const stride = planeStride(s.h * s.w);
     const buf = newBuffer(s.c * stride * 4, stride, def);
-    return { kind: 'planes', planes: Array.from({ length: s.c }, (_, idx) => ({ buf, idx })) };
+    const planes: PlaneRef[] = new Array(s.c);
+    for (let idx = 0; idx < s.c; idx++) planes[idx] = { buf, idx };
+    return { kind: 'planes', planes };
   };
   const planesOf = (t: TensorId, node: Node): PlaneRef[] => {
     const s = stored.get(t);
@@ -277,33 +279,31 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   }
 
   // Static pieces: a zero row and a -inf row (rows outside the image), a scratch plane for
-  // padded GEMM rows, and the offset tables.
+  // padded GEMM rows, and the offset tables. The tables come last, so every other address is
+  // known before the jobs build them; they are collected here and written to memory at once.
   const rowFloats = 2 * maxRow + 64;
-  const tables: number[][] = [];
-  let tableFloats = 0;
-  const calls: KernelCall[][] = [];
-  // First pass: count table sizes by building against a dry pointer function.
-  const dry = () => 0;
-  for (const j of jobs) j.build(dry, (refs) => { tables.push(refs); tableFloats += refs.length; return 0; });
-  const staticBytes = 2 * (rowFloats + 16) * 4 + maxPlane * 4 + tableFloats * 4 + 4 * 64;
-  k.reserve(activationBytes + staticBytes + 1024);
-  const arena = k.alloc(activationBytes);
-  const zeroRow = k.alloc((rowFloats + 16) * 4) + 64;
-  const ninfRow = k.alloc((rowFloats + 16) * 4) + 64;
-  const trash = k.alloc(maxPlane * 4);
-  const tableBase = k.alloc(tableFloats * 4);
-  k.f32.fill(0, (arena >> 2), (arena + activationBytes) >> 2);
-  k.f32.fill(0, (zeroRow - 64) >> 2, (zeroRow - 64 + (rowFloats + 16) * 4) >> 2);
-  k.f32.fill(-Infinity, (ninfRow - 64) >> 2, (ninfRow - 64 + (rowFloats + 16) * 4) >> 2);
+  const rowBytes = (rowFloats + 16) * 4;
+  const arena = roundUp(k.used, 64); // where the next allocation will start
+  const zeroRow = roundUp(arena + activationBytes, 64) + 64;
+  const ninfRow = roundUp(zeroRow - 64 + rowBytes, 64) + 64;
+  const trash = roundUp(ninfRow - 64 + rowBytes, 64);
+  const tableBase = roundUp(trash + maxPlane * 4, 64);
+  const tableData: number[] = [];
   const ptr = (b: number) => (b === -1 ? zeroRow : b === -2 ? trash : b === -3 ? ninfRow : arena + buffers[b].offset);
-  let tableAt = tableBase;
   const table = (refs: number[]) => {
-    k.writeU32(tableAt, refs);
-    const p = tableAt;
-    tableAt += refs.length * 4;
-    return p;
+    const at = tableData.length;
+    tableData.length = at + refs.length;
+    for (let i = 0; i < refs.length; i++) tableData[at + i] = refs[i];
+    return tableBase + at * 4;
   };
-  for (const j of jobs) calls.push(j.build(ptr, table));
+  const calls = jobs.map((j) => j.build(ptr, table));
+  const staticBytes = tableBase + tableData.length * 4 - arena - activationBytes;
+  k.reserve(activationBytes + staticBytes + 1024);
+  if (k.alloc(activationBytes + staticBytes) !== arena) throw new Error('plan: arena address changed'); // a bump allocator: cannot happen
+  k.f32.fill(0, arena >> 2, zeroRow >> 2);
+  k.f32.fill(0, (zeroRow - 64) >> 2, (zeroRow - 64 + rowBytes) >> 2);
+  k.f32.fill(-Infinity, (ninfRow - 64) >> 2, (ninfRow - 64 + rowBytes) >> 2);
+  k.writeU32(tableBase, tableData);
 
   return {
     height, width,

@@ -1,7 +1,8 @@
 // Packs every layer's weights into wasm memory once per model, in the layout its kernel
 // reads. Which kernel a conv uses is decided here, from its shape.
 import type { Graph, ConvNode } from './ir.js';
-import { packGemm, packDepthwise, avgPoolWeights, roundUp } from './pack.js';
+import { packGemm, packDepthwise, avgPoolWeights, gemmPackedFloats, roundUp } from './pack.js';
+import { DW_WEIGHT_FLOATS } from '../bindings/kernels-abi.js';
 import type { Kernels } from '../bindings/wasm.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 
@@ -33,37 +34,44 @@ export class PackedWeights {
   readonly bytes: number;
 
   constructor(k: Kernels, graph: Graph) {
-    const packed: Array<{ name: string; entry: Omit<PackedEntry, 'ptr'>; data: Float32Array }> = [];
+    // First the layout of every layer (sizes only), so memory grows once; then each layer is
+    // packed straight into its place in wasm memory.
+    const layers: Array<{ name: string; entry: Omit<PackedEntry, 'ptr'>; floats: number; pack: (dst: Float32Array, at: number) => void }> = [];
     let maxAvg = 0;
     for (const n of graph.nodes) {
       if (n.op === 'conv') {
         const cin = graph.tensors[n.input].channels, cout = graph.tensors[n.output].channels;
         const kind = convKind(n, cin, cout);
         if (kind === 'depthwise') {
-          packed.push({ name: n.name, entry: { kind, mpad: 0, k: 1, groups: cin }, data: packDepthwise(n.weight, n.bias, cin) });
+          layers.push({ name: n.name, entry: { kind, mpad: 0, k: 1, groups: cin }, floats: cin * DW_WEIGHT_FLOATS,
+            pack: (dst, at) => packDepthwise(n.weight, n.bias, cin, dst, at) });
         } else {
           const groups = kind === 'gemm' ? n.groups : 1;
           const K = kind === 'gemm' ? cin / groups : cin * 9;
-          packed.push({ name: n.name, entry: { kind, mpad: roundUp(cout / groups, 4), k: K, groups }, data: packGemm(n.weight, n.bias, cout, K, groups) });
+          layers.push({ name: n.name, entry: { kind, mpad: roundUp(cout / groups, 4), k: K, groups }, floats: gemmPackedFloats(cout, K, groups),
+            pack: (dst, at) => packGemm(n.weight, n.bias, cout, K, groups, dst, at) });
         }
       } else if (n.op === 'fc') {
         const cin = graph.tensors[n.input].channels, cout = graph.tensors[n.output].channels;
-        packed.push({ name: n.name, entry: { kind: 'gemm', mpad: roundUp(cout, 4), k: cin, groups: 1 }, data: packGemm(n.weight, n.bias, cout, cin, 1) });
+        layers.push({ name: n.name, entry: { kind: 'gemm', mpad: roundUp(cout, 4), k: cin, groups: 1 }, floats: gemmPackedFloats(cout, cin, 1),
+          pack: (dst, at) => packGemm(n.weight, n.bias, cout, cin, 1, dst, at) });
       } else if (n.op === 'avgpool') {
         maxAvg = Math.max(maxAvg, graph.tensors[n.input].channels);
       }
     }
-    const avg = maxAvg ? avgPoolWeights(maxAvg) : undefined;
-    const total = packed.reduce((s, p) => s + roundUp(p.data.length * 4, 64), 0) + (avg ? roundUp(avg.length * 4, 64) : 0);
+    const avgFloats = maxAvg * DW_WEIGHT_FLOATS;
+    const total = layers.reduce((s, p) => s + roundUp(p.floats * 4, 64), 0) + (avgFloats ? roundUp(avgFloats * 4, 64) : 0);
     k.reserve(total + 1024);
-    for (const p of packed) {
-      const ptr = k.alloc(p.data.length * 4);
-      k.writeF32(ptr, p.data);
+    const placed = layers.map((p) => ({ p, ptr: k.alloc(p.floats * 4) }));
+    const avgPtr = avgFloats ? k.alloc(avgFloats * 4) : 0;
+    const f32 = k.f32; // memory no longer grows from here on, so one view serves every layer
+    for (const { p, ptr } of placed) {
+      p.pack(f32, ptr >> 2);
       this.entries.set(p.name, { ...p.entry, ptr });
     }
-    if (avg) {
-      this.avgPtr = k.alloc(avg.length * 4);
-      k.writeF32(this.avgPtr, avg);
+    if (avgFloats) {
+      avgPoolWeights(maxAvg, f32, avgPtr >> 2);
+      this.avgPtr = avgPtr;
     }
     this.bytes = total;
   }
