@@ -63,7 +63,7 @@ async function parent() {
     else { process.stderr.write('usage: node bench/cold-start.mjs [--runs 5] [--json FILE | --no-json]\n'); process.exit(2); }
   }
   const log = (s) => process.stderr.write(`${s}\n`);
-  if (!fs.existsSync(path.join(root, 'dist/esm/src/index.js'))) {
+  if (!fs.existsSync(path.join(root, 'dist/bundle/index.js'))) {
     log('dist/ is missing: run npm run build first');
     process.exit(1);
   }
@@ -124,13 +124,13 @@ async function parent() {
       const src = fs.readFileSync(file, 'utf8');
       for (const m of src.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) visit(path.resolve(path.dirname(file), m[1]));
     };
-    visit(path.join(root, 'dist/esm/src/index.js'));
+    visit(path.join(root, 'dist/bundle/index.js'));
     const closureBytes = [...closure].reduce((a, f) => a + fs.statSync(f).size, 0);
     const closureGz = [...closure].reduce((a, f) => a + zlib.gzipSync(fs.readFileSync(f), { level: 9 }).length, 0);
     size = {
       tarball: info.size, unpacked: info.unpackedSize, entryCount: info.entryCount,
       code: sum(/^dist\/.*\.js$/) + sum(/^build\/[^/]*\.wasm$/),
-      distJs: sum(/^dist\/.*\.js$/), esmJs: sum(/^dist\/esm\/.*\.js$/), cjsJs: sum(/^dist\/cjs\/.*\.js$/),
+      distJs: sum(/^dist\/.*\.js$/), esmJs: sum(/^dist\/bundle\/.*\.js$/), cjsJs: sum(/^dist\/cjs\/.*\.js$/),
       buildWasm: sum(/^build\/[^/]*\.wasm$/), buildWasmGzip: gz(/^build\/[^/]*\.wasm$/),
       dts: sum(/\.d\.ts$/), other: files.filter((f) => !/\.(js|wasm)$/.test(f.path) && !/\.d\.ts$/.test(f.path)).reduce((a, f) => a + f.size, 0),
       esmEntryClosure: { files: closure.size, bytes: closureBytes, gzip: closureGz },
@@ -157,7 +157,7 @@ async function parent() {
     lines.push('| part | bytes |');
     lines.push('|---|---:|');
     lines.push(`| dist/**/*.js + build/*.wasm (the package code) | ${kb(size.code)} |`);
-    lines.push(`| of which dist/esm/**/*.js | ${kb(size.esmJs)} |`);
+    lines.push(`| of which dist/bundle/**/*.js (ESM) | ${kb(size.esmJs)} |`);
     lines.push(`| of which dist/cjs/**/*.js | ${kb(size.cjsJs)} |`);
     lines.push(`| of which build/*.wasm (gzip -9: ${kb(size.buildWasmGzip)}) | ${kb(size.buildWasm)} |`);
     lines.push(`| ESM import closure of the main entry, ${size.esmEntryClosure.files} files (what \`import 'shufflenet-wasm'\` loads; wasm inlined) | ${kb(size.esmEntryClosure.bytes)} (gzip -9: ${kb(size.esmEntryClosure.gzip)}) |`);

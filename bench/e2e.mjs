@@ -23,7 +23,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, buildGraph } from '../dist/esm/src/index.js';
+import { buildModel, buildGraph } from '../dist/bundle/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The shufflenet-wasm command line: classify photos, print a model's plan, run the benchmark.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -120,8 +120,20 @@ async function info(args: Parsed): Promise<void> {
   model.dispose();
 }
 
+/** The installed package's folder: the nearest one above this file holding a package.json (this
+ * file runs from dist/bundle in the package and from dist/esm/src in a development build). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the shufflenet-wasm package folder (no package.json above the CLI)');
+    dir = up;
+  }
+  return dir;
+}
+
 function bench(argv: string[]): void {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'e2e.mjs');
+  const script = path.join(packageRoot(), 'bench', 'e2e.mjs');
   const r = spawnSync(process.execPath, [script, ...argv], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`benchmark exited with status ${r.status}`);
 }

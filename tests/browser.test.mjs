@@ -22,7 +22,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-component-update', '--disable-sync'];
 
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-if (!existsSync(path.join(repo, 'dist/esm/src/index.js'))) throw new Error('dist/ is missing: run npm run build first');
+if (!existsSync(path.join(repo, 'dist/bundle/index.js'))) throw new Error('dist/ is missing: run npm run build first');
 
 function ok(cmd, args, opts) {
   const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20, ...opts });
@@ -64,7 +64,7 @@ test.after(async () => {
 test('the demo bundle comes from the packed install and has no Node-only code', async () => {
   const { code, metafile, warnings } = await bundleDemo({ from: project });
   const inputs = Object.keys(metafile.inputs);
-  assert.ok(inputs.some((f) => f.includes('/project/node_modules/shufflenet-wasm/dist/esm/src/index.js')), 'resolved from the packed install');
+  assert.ok(inputs.some((f) => f.includes('/project/node_modules/shufflenet-wasm/dist/bundle/index.js')), 'resolved from the packed install');
   for (const f of inputs) assert.not.match(f, /(cli|image-node|jpeg-decode)\.js$|generated\/.*\.wasm$/, f);
   assert.not.match(code, /require\(\s*["'](fs|path|os|node:[^"']*)["']\s*\)/);
   assert.not.match(code, /(from|import\()\s*["']node:/);

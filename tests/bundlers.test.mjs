@@ -27,7 +27,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-component-update', '--disable-sync'];
 
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-for (const f of ['dist/esm/src/index.js', 'build/kernels.simd.wasm']) {
+for (const f of ['dist/bundle/index.js', 'build/kernels.simd.wasm']) {
   if (!existsSync(path.join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
 }
 

@@ -39,11 +39,11 @@ let writerPromise;
 
 /** The package's ONNX writer from the built dist (writeOnnx(graph, options?) -> Uint8Array). */
 export function loadWriter() {
-  writerPromise ??= import('../../dist/esm/src/onnx/write.js').then((m) => {
-    if (typeof m.writeOnnx !== 'function') throw new Error('dist/esm/src/onnx/write.js has no writeOnnx export');
+  writerPromise ??= import('../../dist/bundle/onnx/index.js').then((m) => {
+    if (typeof m.writeOnnx !== 'function') throw new Error('dist/bundle/onnx/index.js has no writeOnnx export');
     return m.writeOnnx;
   }, (e) => {
-    throw new Error(`ONNX writer not available (dist/esm/src/onnx/write.js; run npm run build): ${e.message}`);
+    throw new Error(`ONNX writer not available (dist/bundle/onnx/index.js; run npm run build): ${e.message}`);
   });
   return writerPromise;
 }
