@@ -87,6 +87,17 @@ export function compileKernels(flavor: Flavor): Promise<WebAssembly.Module> {
   return p;
 }
 
+/**
+ * Starts compiling the inlined kernels that `options` will use, in the background, so that the
+ * compile overlaps with building a graph. Errors are not reported here but by createKernels.
+ */
+export function precompileKernels(options: WasmOptions): void {
+  if (options.module || options.bytes || !inlineKernels) return;
+  try {
+    compileKernels(chooseFlavor(options.flavor ?? 'auto')).catch(() => { /* createKernels reports it */ });
+  } catch { /* bad options: createKernels reports them */ }
+}
+
 /** One kernel instance: exports, linear memory, typed views and a bump arena. */
 export class Kernels {
   readonly exports: KernelExports;

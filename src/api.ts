@@ -4,6 +4,7 @@
 import { buildGraph, type BuildOptions } from './builders.js';
 import { Model, type ModelOptions } from './model.js';
 import { ShuffleNetError } from '../bindings/errors.js';
+import { precompileKernels } from '../bindings/wasm.js';
 import type { ImportOptions } from './onnx/import.js';
 
 export { Model, topK, type ModelOptions, type ModelSummary, type Classification, type ClassifyOptions } from './model.js';
@@ -21,7 +22,9 @@ export type OptionsHook = <T extends ModelOptions>(options: T) => T;
 export function makeFactories(resolveOptions: OptionsHook) {
   /** Builds ShuffleNet v1 or v2 with deterministic synthetic weights (no file needed). */
   async function buildModel(options: BuildOptions & ModelOptions): Promise<Model> {
-    return Model.fromGraph(buildGraph(options), resolveOptions(options));
+    const opts = resolveOptions(options);
+    if ((opts.threads ?? 1) === 1) precompileKernels(opts); // overlaps with making the weights
+    return Model.fromGraph(buildGraph(options), opts);
   }
 
   /** Loads an ONNX ShuffleNet (fp32, or int8 QDQ dequantized at load) from its bytes. */

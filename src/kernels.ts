@@ -41,7 +41,7 @@ export class PlaneTensor {
     if (data.length !== this.channels * hw) throw new ShuffleNetError('E_SHAPE', `expected ${this.channels * hw} values, got ${data.length}`);
     const f = this.lib.kernels.f32;
     for (let c = 0; c < this.channels; c++) {
-      for (let i = 0; i < hw; i++) f[(this.planes[c] >> 2) + i] = data[c * hw + i];
+      for (let i = 0; i < hw; i++) f[(this.planes[c] >>> 2) + i] = data[c * hw + i];
     }
     return this;
   }
@@ -51,7 +51,7 @@ export class PlaneTensor {
     const hw = this.pixels;
     const out = new Float32Array(this.channels * hw);
     const f = this.lib.kernels.f32;
-    this.planes.forEach((p, c) => out.set(f.subarray(p >> 2, (p >> 2) + hw), c * hw));
+    this.planes.forEach((p, c) => out.set(f.subarray(p >>> 2, (p >>> 2) + hw), c * hw));
     return out;
   }
 
@@ -128,7 +128,7 @@ export class KernelLibrary {
     }
     const stride = planeStride(height * width) * 4;
     const base = this.kernels.alloc(channels * stride + 64);
-    this.kernels.f32.fill(0, base >> 2, (base + channels * stride) >> 2);
+    this.kernels.f32.fill(0, base >>> 2, (base + channels * stride) >>> 2);
     return new PlaneTensor(this, channels, height, width, Array.from({ length: channels }, (_, c) => base + c * stride));
   }
 
@@ -213,7 +213,7 @@ export class KernelLibrary {
     const f = this.kernels.exports.globalAvgPool;
     return {
       run: () => f(ti, C, px, out), macs: 0, bytes: 0,
-      result: () => this.kernels.f32.slice(out >> 2, (out >> 2) + C),
+      result: () => this.kernels.f32.slice(out >>> 2, (out >>> 2) + C),
     };
   }
 
@@ -231,7 +231,7 @@ export class KernelLibrary {
         if (v.length !== K) throw new ShuffleNetError('E_SHAPE', `expected ${K} inputs, got ${v.length}`);
         this.kernels.writeF32(x, v);
       },
-      result: () => this.kernels.f32.slice(out >> 2, (out >> 2) + M),
+      result: () => this.kernels.f32.slice(out >>> 2, (out >>> 2) + M),
     };
   }
 

@@ -6,6 +6,7 @@ import { fuse } from './passes.js';
 import { makePlan, type Plan, type StepInfo } from './plan.js';
 import { PackedWeights } from './weights.js';
 import { createKernels, type Kernels, type WasmOptions, type Flavor } from '../bindings/wasm.js';
+import { primeTierUp } from '../bindings/tier-up.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 import { formatSummary } from './summary.js';
 import { preprocess, type ImageInput, type PreprocessOptions } from './preprocess.js';
@@ -108,6 +109,7 @@ export class Model {
     const kernels = pool?.kernels ?? await createKernels(options);
     let weights: PackedWeights;
     try {
+      primeTierUp(kernels);
       weights = new PackedWeights(kernels, fused);
     } catch (e) {
       pool?.dispose();
@@ -211,10 +213,10 @@ export class Model {
     const result = new Float32Array(n * p.outputs);
     const program = this.programs.get(p);
     for (let b = 0; b < n; b++) {
-      k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >> 2);
+      k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >>> 2);
       if (program) this.pool!.run(program);
       else for (const step of p.steps) step();
-      result.set(k.f32.subarray(p.outputPtr >> 2, (p.outputPtr >> 2) + p.outputs), b * p.outputs);
+      result.set(k.f32.subarray(p.outputPtr >>> 2, (p.outputPtr >>> 2) + p.outputs), b * p.outputs);
     }
     return result;
   }
@@ -248,7 +250,7 @@ export class Model {
     const k = this.live();
     const runs = Math.max(1, options.runs ?? 20);
     const times = p.steps.map(() => [] as number[]);
-    k.f32.fill(0, p.inputPtr >> 2, (p.inputPtr >> 2) + 3 * h * w);
+    k.f32.fill(0, p.inputPtr >>> 2, (p.inputPtr >>> 2) + 3 * h * w);
     for (let r = 0; r < runs; r++) {
       p.steps.forEach((step, i) => {
         const t0 = performance.now();

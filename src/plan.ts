@@ -300,9 +300,9 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
   const staticBytes = tableBase + tableData.length * 4 - arena - activationBytes;
   k.reserve(activationBytes + staticBytes + 1024);
   if (k.alloc(activationBytes + staticBytes) !== arena) throw new Error('plan: arena address changed'); // a bump allocator: cannot happen
-  k.f32.fill(0, arena >> 2, zeroRow >> 2);
-  k.f32.fill(0, (zeroRow - 64) >> 2, (zeroRow - 64 + rowBytes) >> 2);
-  k.f32.fill(-Infinity, (ninfRow - 64) >> 2, (ninfRow - 64 + rowBytes) >> 2);
+  k.f32.fill(0, arena >>> 2, zeroRow >>> 2);
+  k.f32.fill(0, (zeroRow - 64) >>> 2, (zeroRow - 64 + rowBytes) >>> 2);
+  k.f32.fill(-Infinity, (ninfRow - 64) >>> 2, (ninfRow - 64 + rowBytes) >>> 2);
   k.writeU32(tableBase, tableData);
 
   return {

@@ -66,11 +66,11 @@ export class PackedWeights {
     const avgPtr = avgFloats ? k.alloc(avgFloats * 4) : 0;
     const f32 = k.f32; // memory no longer grows from here on, so one view serves every layer
     for (const { p, ptr } of placed) {
-      p.pack(f32, ptr >> 2);
+      p.pack(f32, ptr >>> 2);
       this.entries.set(p.name, { ...p.entry, ptr });
     }
     if (avgFloats) {
-      avgPoolWeights(maxAvg, f32, avgPtr >> 2);
+      avgPoolWeights(maxAvg, f32, avgPtr >>> 2);
       this.avgPtr = avgPtr;
     }
     this.bytes = total;

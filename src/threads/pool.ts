@@ -117,7 +117,7 @@ function workerMain(exec: typeof execute, data: WorkerData, post: (m: WorkerMess
   WebAssembly.instantiate(module, { env: { memory } }).then((instance) => {
     const ex = instance.exports as Record<string, Fn>;
     const fns = kernels.map((k) => ex[k]);
-    const c = ctl >> 2;
+    const c = ctl >>> 2;
     let v = new Int32Array(memory.buffer);
     let gen = Atomics.load(v, c + L.GEN);
     post({ type: 'ready', id });
@@ -282,7 +282,7 @@ export class ThreadPool {
       return fallback(`threads: ${threads}: the shared-memory kernels do not load here (${String(e)})`);
     }
     const ctl = kernels.alloc(CTL_BYTES);
-    kernels.u32.fill(0, ctl >> 2, (ctl + CTL_BYTES) >> 2);
+    kernels.u32.fill(0, ctl >>> 2, (ctl + CTL_BYTES) >>> 2);
     const pool = new ThreadPool(kernels, module, threads, ctl, options.threadTimeoutMs ?? 10_000);
     try {
       await pool.start();
@@ -338,7 +338,7 @@ export class ThreadPool {
       return p;
     };
     const progs = threadPrograms(steps, this.threads, shift);
-    const at = k.alloc(progs.reduce((s, p) => s + p.length, 0) * 4) >> 2;
+    const at = k.alloc(progs.reduce((s, p) => s + p.length, 0) * 4) >>> 2;
     const starts: number[] = [];
     let i = at;
     for (const p of progs) {
@@ -358,7 +358,7 @@ export class ThreadPool {
   /** One inference over the plan's program, on all threads; throws E_THREAD if a worker fails. */
   run(prog: ThreadProgram): void {
     if (this.failure) throw new ShuffleNetError('E_THREAD', `${this.failure}; dispose() this model and build a new one`);
-    const v = this.view(), c = this.ctl >> 2;
+    const v = this.view(), c = this.ctl >>> 2;
     Atomics.store(v, c + L.ARRIVE, 0);
     for (let t = 0; t < this.threads; t++) Atomics.store(v, c + L.PROG + t, prog.starts[t]);
     Atomics.add(v, c + L.GEN, 1);
@@ -384,7 +384,7 @@ export class ThreadPool {
 
   /** Marks the pool failed, stops the workers and throws the reason. */
   private abandon(): never {
-    const v = this.view(), c = this.ctl >> 2;
+    const v = this.view(), c = this.ctl >>> 2;
     const failed = Atomics.load(v, c + L.FAILED);
     const timedOut = Atomics.load(v, c + L.ABORT) === 2;
     Atomics.store(v, c + L.ABORT, 2);
@@ -415,7 +415,7 @@ export class ThreadPool {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const v = this.view(), c = this.ctl >> 2;
+    const v = this.view(), c = this.ctl >>> 2;
     Atomics.store(v, c + L.QUIT, 1);
     Atomics.add(v, c + L.GEN, 1);
     Atomics.notify(v, c + L.GEN);
