@@ -3,7 +3,8 @@
 // project, and used from there exactly as a user would: ESM import, CommonJS require, the
 // kernels subpath, the CLI through npx, the workerd / edge-light entry (Node with
 // --conditions=workerd, WebAssembly compilation from bytes made to throw) and bundling with
-// esbuild for browsers and for Workers. Also: the packed size of the code.
+// esbuild for browsers and for Workers. Also: the packed size of the code, an Electron stand-in
+// (no file reads or sync compiles) and an AWS-Lambda-style function (installed and bundled).
 // Needs: the built package (npm run build), the shared fixtures, and npm able to install the
 // three runtime dependencies (cache or registry).
 import { test } from 'uvu';
@@ -430,11 +431,16 @@ test('Electron stand-in: no file read, no fetch and no synchronous wasm compile 
 // ---- AWS-Lambda-style function: the function directory is installed with --omit=dev, then
 // made read-only and run from another cwd with HOME unset and a minimal environment, as the
 // Lambda runtime does (only /tmp is writable there). As root, the run drops to uid/gid 65534
-// with setpriv so that the read-only bits are enforced (root ignores them).
+// with setpriv so that the read-only bits are enforced (root ignores them). The same function
+// is also run bundled into one file by esbuild, as many Lambda deployments are.
 
-test('AWS-Lambda-style handler: read-only function dir, other cwd, no HOME; cold and warm invocations', () => {
-  const lambda = path.join(tmp, 'lambda');
-  const fn = path.join(lambda, 'function');
+const lambda = path.join(tmp, 'lambda');
+const fn = path.join(lambda, 'function');
+const runtime = path.join(lambda, 'runtime.mjs');
+
+/** The function directory as a user makes it: npm install --omit=dev, the model file, index.mjs. */
+function makeFunction() {
+  if (existsSync(path.join(fn, 'index.mjs'))) return;
   mkdirSync(fn, { recursive: true });
   const jpegRange = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).dependencies['jpeg-js'];
   writeFileSync(path.join(fn, 'package.json'), `${JSON.stringify({ name: 'classify-fn', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
@@ -459,10 +465,10 @@ export const handler = async (event) => {
 };
 `);
   // The runtime's part: import the handler module (init), then invoke it twice.
-  const runtime = path.join(lambda, 'runtime.mjs');
   writeFileSync(runtime, `import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 const t0 = performance.now();
-const { handler } = await import(${JSON.stringify(new URL(`file://${fn}/index.mjs`).href)});
+const { handler } = await import(pathToFileURL(process.argv[2]).href);
 const init = performance.now() - t0;
 const event = JSON.parse(readFileSync(${JSON.stringify(path.join(lambda, 'event.json'))}, 'utf8'));
 const t1 = performance.now();
@@ -473,29 +479,33 @@ const t3 = performance.now();
 console.log(JSON.stringify({ init, coldMs: t2 - t1, warmMs: t3 - t2, cold, warm, cwd: process.cwd(), home: process.env.HOME ?? null, uid: process.getuid() }));
 `);
   writeFileSync(path.join(lambda, 'event.json'), JSON.stringify({ image: readFileSync(catJpg).toString('base64') }));
-  const snapshot = () => readdirSync(fn, { recursive: true }).map(String).sort().map((f) => {
-    const s = statSync(path.join(fn, f));
+}
+
+/** Makes dir read-only, runs dir/index.mjs the way the Lambda runtime does, checks both answers and that dir is unchanged. */
+function invokeReadOnly(dir, label) {
+  const snapshot = () => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
+    const s = statSync(path.join(dir, f));
     return `${f} ${s.size} ${s.mtimeMs} ${(s.mode & 0o777).toString(8)}`;
   });
-  ok('chmod', ['-R', 'a-w', fn]);
+  ok('chmod', ['-R', 'a-w', dir]);
   const before = snapshot();
-  assert.ok(before.length > 10);
-  const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', LAMBDA_TASK_ROOT: fn,
+  const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', LAMBDA_TASK_ROOT: dir,
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x', AWS_LAMBDA_FUNCTION_NAME: 'classify-fn', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' };
   const asRoot = process.getuid?.() === 0;
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  let cmd = process.execPath, args = [runtime];
+  const handlerFile = path.join(dir, 'index.mjs');
+  let cmd = process.execPath, args = [runtime, handlerFile];
   if (asRoot && setpriv) {
     // Lambda runs the function as an unprivileged user; the temp folders above must be traversable for it.
     for (const d of [tmp, lambda]) ok('chmod', ['755', d]);
     ok('chmod', ['644', runtime, path.join(lambda, 'event.json')]);
-    [cmd, args] = [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, runtime]];
+    [cmd, args] = [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, runtime, handlerFile]];
   }
   const t = Date.now();
   const res = run(cmd, args, { cwd: '/', env });
   const wall = Date.now() - t;
   const after = snapshot();
-  ok('chmod', ['-R', 'u+w', fn]); // so that the temp folder can be removed
+  ok('chmod', ['-R', 'u+w', dir]); // so that the temp folder can be removed
   assert.is(res.status, 0, res.stderr);
   const r = JSON.parse(res.stdout.trim().split('\n').pop());
   assert.is(r.home, null);
@@ -508,9 +518,30 @@ console.log(JSON.stringify({ init, coldMs: t2 - t1, warmMs: t3 - t2, cold, warm,
   }
   assert.is(r.warm.body, r.cold.body, 'the warm invocation gives the same answer');
   assert.equal(after, before, 'nothing was written inside the function dir');
-  console.log(`Lambda-style (${r.uid === 0 ? 'as root, read-only not enforced' : `uid ${r.uid}, read-only enforced`}): ` +
+  console.log(`${label} (${r.uid === 0 ? 'as root, read-only not enforced' : `uid ${r.uid}, read-only enforced`}): ` +
     `process ${wall} ms; init (import + loadModel of the zoo int8 model) ${r.init.toFixed(0)} ms; ` +
     `cold invoke ${r.coldMs.toFixed(0)} ms, warm invoke ${r.warmMs.toFixed(0)} ms; top-1 ${JSON.parse(r.cold.body)[0].index}`);
+}
+
+test('AWS-Lambda-style handler: read-only function dir, other cwd, no HOME; cold and warm invocations', () => {
+  makeFunction();
+  assert.ok(readdirSync(path.join(fn, 'node_modules')).includes('shufflenet-wasm'));
+  invokeReadOnly(fn, 'Lambda-style, npm install --omit=dev');
+});
+
+test('AWS-Lambda-style handler bundled by esbuild (platform=node, one file, no node_modules)', async () => {
+  makeFunction();
+  const bundled = path.join(lambda, 'bundled');
+  mkdirSync(bundled);
+  const r = await esbuild.build({
+    entryPoints: [path.join(fn, 'index.mjs')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    outfile: path.join(bundled, 'index.mjs'), metafile: true, logLevel: 'silent',
+  });
+  assert.equal(r.warnings.map((w) => w.text), []);
+  assert.ok(Object.keys(r.metafile.inputs).some((f) => f.includes('node_modules/shufflenet-wasm/dist/esm/src/index.js')));
+  writeFileSync(path.join(bundled, 'model.onnx'), readFileSync(zooQdq));
+  assert.equal(readdirSync(bundled).sort(), ['index.mjs', 'model.onnx']);
+  invokeReadOnly(bundled, 'Lambda-style, esbuild bundle');
 });
 
 test.after(() => {
