@@ -3,7 +3,8 @@
 // project, and used from there exactly as a user would: ESM import, CommonJS require, the
 // kernels subpath, the CLI through npx, the workerd / edge-light entry (Node with
 // --conditions=workerd, WebAssembly compilation from bytes made to throw) and bundling with
-// esbuild for browsers and for Workers. Also: the packed size of the code.
+// esbuild for browsers and for Workers. Also: the packed size of the code, an Electron stand-in
+// (no file reads or sync compiles) and an AWS-Lambda-style function (installed and bundled).
 // Needs: the built package (npm run build), the shared fixtures, and npm able to install the
 // three runtime dependencies (cache or registry).
 import { test } from 'uvu';
@@ -370,6 +371,196 @@ test('esbuild with the workerd condition (as wrangler bundles): no inlined bytes
   assert.not.match(code, /AGFzbQ/, 'no base64 wasm in the bundle');
   assert.match(code, /shufflenet-wasm\/build\/kernels\.simd\.wasm/, 'the .wasm subpath resolved to the shipped file');
   console.log(`workerd bundle (unminified, protobufjs included): ${(code.length / 1024).toFixed(1)} KiB`);
+});
+
+// ---- Electron stand-in. No Electron binary can be installed here (the electron package
+// downloads it in postinstall from a host this machine cannot reach), so what an asar archive
+// and Chromium's renderer would object to is checked instead: after the script starts, every
+// fs read, fetch and synchronous WebAssembly compile throws unless Node's own module loader
+// makes it (a frame under node:internal). The package must load and run regardless.
+const noFilesNoSyncCompile = `
+  Error.stackTraceLimit = 50;
+  const readCalls = [], syncWasm = [], depSyncWasm = [];
+  let compiles = 0;
+  const callerOf = () => new Error().stack.split('\\n').slice(3).map((l) => l.trim())[0] ?? '';
+  const guard = (obj, name, label) => {
+    const orig = obj[name];
+    obj[name] = function (...args) {
+      const caller = callerOf();
+      if (/\\(node:|^at node:/.test(caller)) return orig.apply(this, args); // the module loader
+      readCalls.push(label + ' from ' + caller.replace(/^.*node_modules\\//, '').replace(/:\\d+\\)?$/, ''));
+      throw new Error(label + ' forbidden (as if inside an asar archive without fs support)');
+    };
+  };
+  for (const name of ['readFileSync', 'readFile', 'openSync', 'open', 'createReadStream', 'existsSync', 'statSync', 'readdirSync', 'accessSync']) guard(fs, name, 'fs.' + name);
+  for (const name of ['readFile', 'open', 'readdir', 'stat']) guard(fs.promises, name, 'fs.promises.' + name);
+  syncBuiltinESMExports();
+  globalThis.fetch = () => { readCalls.push('fetch'); throw new Error('fetch forbidden'); };
+  const Module = WebAssembly.Module, compile = WebAssembly.compile;
+  WebAssembly.Module = function () {
+    const frames = new Error().stack.split('\\n').slice(2).map((l) => l.trim());
+    const own = frames.find((l) => l.includes('/node_modules/')); // the innermost package on the stack
+    (own && !own.includes('/node_modules/shufflenet-wasm/') ? depSyncWasm : syncWasm).push(own ?? frames[0]);
+    throw new RangeError('synchronous WebAssembly compile forbidden (Chromium allows it on the main thread only up to 8 MiB)');
+  };
+  WebAssembly.Module.prototype = Module.prototype;
+  WebAssembly.compile = function (...args) { compiles++; return compile.apply(WebAssembly, args); };
+  const report = (y, zoo) => console.log(JSON.stringify({ first: Array.from(y.slice(0, 4)), zooTop: zoo.classify(img, { topk: 1 })[0].index,
+    readCalls, syncWasm, depSyncWasm: [...new Set(depSyncWasm.map((l) => l.replace(/^.*node_modules\\//, '').replace(/\\/.*$/, '')))], compiles }));
+  const img = { data: new Uint8Array(300 * 260 * 3).fill(128), width: 300, height: 260, channels: 3 };
+  const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
+`;
+
+test('Electron stand-in: no file read, no fetch and no synchronous wasm compile by the package, ESM and CommonJS', () => {
+  const esm = inProject('no-files.mjs', `
+    import fs from 'node:fs';
+    import { syncBuiltinESMExports } from 'node:module';
+    const onnx = fs.readFileSync(${JSON.stringify(zooQdq)}); // the app's own read, before the guards
+    ${noFilesNoSyncCompile}
+    const { buildModel, loadModel } = await import('shufflenet-wasm');
+    const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+    report(m.run(x), await loadModel(onnx));
+  `);
+  const cjs = inProject('no-files.cjs', `
+    const fs = require('node:fs');
+    const { syncBuiltinESMExports } = require('node:module');
+    const onnx = fs.readFileSync(${JSON.stringify(zooQdq)});
+    ${noFilesNoSyncCompile}
+    const { buildModel, loadModel } = require('shufflenet-wasm');
+    (async () => {
+      const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+      report(m.run(x), await loadModel(onnx));
+    })();
+  `);
+  const plain = inProject('plain-first.mjs', `
+    import { buildModel } from 'shufflenet-wasm';
+    const m = await buildModel({ arch: 'v2', width: 0.5, seed: 3 });
+    console.log(JSON.stringify(Array.from(m.run(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i))).slice(0, 4))));
+  `);
+  for (const [name, r] of [['ESM', esm], ['CommonJS', cjs]]) {
+    assert.equal(r.readCalls, [], `${name}: files read or fetched`);
+    assert.equal(r.syncWasm, [], `${name}: synchronous new WebAssembly.Module by the package`);
+    assert.ok(r.compiles >= 1, `${name}: compiled with the asynchronous WebAssembly.compile`);
+    assert.equal(r.first, plain, `${name}: same logits as without the guards`);
+    assert.ok(Number.isInteger(r.zooTop));
+  }
+  if (esm.depSyncWasm.length) console.log(`note: dependencies tried (and survived) a synchronous compile: ${esm.depSyncWasm.join(', ')}`);
+});
+
+// ---- AWS-Lambda-style function: the function directory is installed with --omit=dev, then
+// made read-only and run from another cwd with HOME unset and a minimal environment, as the
+// Lambda runtime does (only /tmp is writable there). As root, the run drops to uid/gid 65534
+// with setpriv so that the read-only bits are enforced (root ignores them). The same function
+// is also run bundled into one file by esbuild, as many Lambda deployments are.
+
+const lambda = path.join(tmp, 'lambda');
+const fn = path.join(lambda, 'function');
+const runtime = path.join(lambda, 'runtime.mjs');
+
+/** The function directory as a user makes it: npm install --omit=dev, the model file, index.mjs. */
+function makeFunction() {
+  if (existsSync(path.join(fn, 'index.mjs'))) return;
+  mkdirSync(fn, { recursive: true });
+  const jpegRange = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).dependencies['jpeg-js'];
+  writeFileSync(path.join(fn, 'package.json'), `${JSON.stringify({ name: 'classify-fn', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
+  ok('npm', ['install', tarball, `jpeg-js@${jpegRange}`, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: fn });
+  writeFileSync(path.join(fn, 'model.onnx'), readFileSync(zooQdq));
+  // The handler as a user writes it: the model is loaded once per container, during init.
+  writeFileSync(path.join(fn, 'index.mjs'), `import { readFileSync } from 'node:fs';
+import jpeg from 'jpeg-js';
+import { loadModel, ShuffleNetError } from 'shufflenet-wasm';
+
+const model = await loadModel(readFileSync(new URL('./model.onnx', import.meta.url)));
+
+export const handler = async (event) => {
+  const img = jpeg.decode(Buffer.from(event.image, 'base64'), { useTArray: true, formatAsRGBA: false });
+  try {
+    const top = model.classify({ data: img.data, width: img.width, height: img.height, channels: 3 }, { topk: 3 });
+    return { statusCode: 200, body: JSON.stringify(top) };
+  } catch (e) {
+    if (e instanceof ShuffleNetError) return { statusCode: 400, body: JSON.stringify({ code: e.code, message: e.message }) };
+    throw e;
+  }
+};
+`);
+  // The runtime's part: import the handler module (init), then invoke it twice.
+  writeFileSync(runtime, `import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const t0 = performance.now();
+const { handler } = await import(pathToFileURL(process.argv[2]).href);
+const init = performance.now() - t0;
+const event = JSON.parse(readFileSync(${JSON.stringify(path.join(lambda, 'event.json'))}, 'utf8'));
+const t1 = performance.now();
+const cold = await handler(event);
+const t2 = performance.now();
+const warm = await handler(event);
+const t3 = performance.now();
+console.log(JSON.stringify({ init, coldMs: t2 - t1, warmMs: t3 - t2, cold, warm, cwd: process.cwd(), home: process.env.HOME ?? null, uid: process.getuid() }));
+`);
+  writeFileSync(path.join(lambda, 'event.json'), JSON.stringify({ image: readFileSync(catJpg).toString('base64') }));
+}
+
+/** Makes dir read-only, runs dir/index.mjs the way the Lambda runtime does, checks both answers and that dir is unchanged. */
+function invokeReadOnly(dir, label) {
+  const snapshot = () => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
+    const s = statSync(path.join(dir, f));
+    return `${f} ${s.size} ${s.mtimeMs} ${(s.mode & 0o777).toString(8)}`;
+  });
+  ok('chmod', ['-R', 'a-w', dir]);
+  const before = snapshot();
+  const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', LAMBDA_TASK_ROOT: dir,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x', AWS_LAMBDA_FUNCTION_NAME: 'classify-fn', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' };
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const handlerFile = path.join(dir, 'index.mjs');
+  let cmd = process.execPath, args = [runtime, handlerFile];
+  if (asRoot && setpriv) {
+    // Lambda runs the function as an unprivileged user; the temp folders above must be traversable for it.
+    for (const d of [tmp, lambda]) ok('chmod', ['755', d]);
+    ok('chmod', ['644', runtime, path.join(lambda, 'event.json')]);
+    [cmd, args] = [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, runtime, handlerFile]];
+  }
+  const t = Date.now();
+  const res = run(cmd, args, { cwd: '/', env });
+  const wall = Date.now() - t;
+  const after = snapshot();
+  ok('chmod', ['-R', 'u+w', dir]); // so that the temp folder can be removed
+  assert.is(res.status, 0, res.stderr);
+  const r = JSON.parse(res.stdout.trim().split('\n').pop());
+  assert.is(r.home, null);
+  assert.is(r.cwd, '/');
+  if (asRoot && setpriv) assert.is(r.uid, 65534);
+  for (const out of [r.cold, r.warm]) {
+    assert.is(out.statusCode, 200, out.body);
+    const top = JSON.parse(out.body);
+    assert.is(top[0].index, 281);
+  }
+  assert.is(r.warm.body, r.cold.body, 'the warm invocation gives the same answer');
+  assert.equal(after, before, 'nothing was written inside the function dir');
+  console.log(`${label} (${r.uid === 0 ? 'as root, read-only not enforced' : `uid ${r.uid}, read-only enforced`}): ` +
+    `process ${wall} ms; init (import + loadModel of the zoo int8 model) ${r.init.toFixed(0)} ms; ` +
+    `cold invoke ${r.coldMs.toFixed(0)} ms, warm invoke ${r.warmMs.toFixed(0)} ms; top-1 ${JSON.parse(r.cold.body)[0].index}`);
+}
+
+test('AWS-Lambda-style handler: read-only function dir, other cwd, no HOME; cold and warm invocations', () => {
+  makeFunction();
+  assert.ok(readdirSync(path.join(fn, 'node_modules')).includes('shufflenet-wasm'));
+  invokeReadOnly(fn, 'Lambda-style, npm install --omit=dev');
+});
+
+test('AWS-Lambda-style handler bundled by esbuild (platform=node, one file, no node_modules)', async () => {
+  makeFunction();
+  const bundled = path.join(lambda, 'bundled');
+  mkdirSync(bundled);
+  const r = await esbuild.build({
+    entryPoints: [path.join(fn, 'index.mjs')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    outfile: path.join(bundled, 'index.mjs'), metafile: true, logLevel: 'silent',
+  });
+  assert.equal(r.warnings.map((w) => w.text), []);
+  assert.ok(Object.keys(r.metafile.inputs).some((f) => f.includes('node_modules/shufflenet-wasm/dist/esm/src/index.js')));
+  writeFileSync(path.join(bundled, 'model.onnx'), readFileSync(zooQdq));
+  assert.equal(readdirSync(bundled).sort(), ['index.mjs', 'model.onnx']);
+  invokeReadOnly(bundled, 'Lambda-style, esbuild bundle');
 });
 
 test.after(() => {
