@@ -557,7 +557,7 @@ test('AWS-Lambda-style handler bundled by esbuild (platform=node, one file, no n
     outfile: path.join(bundled, 'index.mjs'), metafile: true, logLevel: 'silent',
   });
   assert.equal(r.warnings.map((w) => w.text), []);
-  assert.ok(Object.keys(r.metafile.inputs).some((f) => f.includes('node_modules/shufflenet-wasm/dist/esm/src/index.js')));
+  assert.ok(Object.keys(r.metafile.inputs).some((f) => f.includes('node_modules/shufflenet-wasm/dist/bundle/index.js')));
   writeFileSync(path.join(bundled, 'model.onnx'), readFileSync(zooQdq));
   assert.equal(readdirSync(bundled).sort(), ['index.mjs', 'model.onnx']);
   invokeReadOnly(bundled, 'Lambda-style, esbuild bundle');
