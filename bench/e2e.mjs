@@ -9,11 +9,14 @@
 //
 // Method: every engine's logits are checked against ours (|diff| <= 1e-4 * max|logit|) before
 // timing. Each engine is warmed up alone (>= 15 runs and >= 1 s), then the timed phase runs in
-// rounds, one inference per engine per round with the engine order rotated every round, so all
-// engines share the same background noise; it stops once every engine has >= 40 timed runs
+// rounds, one inference per engine per round (or a burst of --burst N back-to-back inferences)
+// with the engine order rotated every round, so all engines share the same background noise; it stops once every engine has >= 40 timed runs
 // and >= 1 s of its own time. Reported: median (and p10/p90) per engine. The foreign CPU load
 // during the timed phase (from /proc/stat, minus this process) is reported too: on a shared
-// box anything above ~0.1 core makes the numbers noisy.
+// box anything above ~0.1 core makes the numbers noisy. With one inference per turn every run
+// starts after the other engines have run, with their weights (4-30 MB) in the caches: a
+// cold-cache latency, as for a single image in an app. --burst 10 measures back-to-back
+// inferences (video, batches of files): the steady state with the engine's own data cached.
 //
 // Timed region per engine: ours = model.run(nchw) (copy in, all steps, copy out);
 // ort-web = await session.run(feeds) + reading the output; tfjs = the graph's ops in tf.tidy +
@@ -46,7 +49,7 @@ const SIZE = 224;
 function usage(code) {
   process.stderr.write(`usage: node bench/e2e.mjs [--only ${VARIANTS.map((v) => v.key).join(',')}]
        [--quick] [--no-peers] [--peers ort-web,tfjs] [--runs N] [--time S] [--warmup N] [--warmup-time S]
-       [--flavor auto|simd|relaxed] [--seed N] [--json FILE | --no-json]
+       [--flavor auto|simd|relaxed] [--burst N] [--seed N] [--json FILE | --no-json]
 `);
   process.exit(code);
 }
@@ -54,7 +57,7 @@ function usage(code) {
 function parseArgs(argv) {
   const a = {
     only: null, quick: false, peers: ['ort-web', 'tfjs'], runs: 40, time: 1, warmup: 15, warmupTime: 1,
-    flavor: 'auto', seed: 1, json: undefined, maxRounds: 5000, maxTime: 60,
+    flavor: 'auto', burst: 1, seed: 1, json: undefined, maxRounds: 5000, maxTime: 60,
   };
   const explicit = new Set();
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +84,7 @@ function parseArgs(argv) {
       case '--warmup-time': a.warmupTime = num(); explicit.add('warmupTime'); break;
       case '--flavor': a.flavor = val(); break;
       case '--seed': a.seed = num(); break;
+      case '--burst': a.burst = Math.max(1, Math.floor(num())); break;
       case '--json': a.json = val(); break;
       case '--no-json': a.json = null; break;
       case '-h': case '--help': usage(0); break;
@@ -205,11 +209,13 @@ async function measure(engines, a) {
     const es = live();
     for (let j = 0; j < es.length; j++) {
       const e = es[(round + j) % es.length];
-      const s = performance.now();
-      if (!(await call(e))) continue;
-      const d = performance.now() - s;
-      e.times.push(d);
-      e.total += d;
+      for (let b = 0; b < a.burst; b++) {
+        const s = performance.now();
+        if (!(await call(e))) break;
+        const d = performance.now() - s;
+        e.times.push(d);
+        e.total += d;
+      }
     }
     round++;
   }
@@ -341,7 +347,7 @@ async function main() {
     return s;
   };
   const lines = [];
-  lines.push(`shufflenet-wasm ${pkg.version} (${env.flavor ?? '?'} kernels) vs peers — batch 1, ${SIZE}x${SIZE}, 1 thread, median of interleaved runs${a.quick ? ' (QUICK mode: few runs, rough)' : ''}`);
+  lines.push(`shufflenet-wasm ${pkg.version} (${env.flavor ?? '?'} kernels) vs peers — batch 1, ${SIZE}x${SIZE}, 1 thread, median of interleaved runs${a.burst > 1 ? ` (bursts of ${a.burst} back-to-back runs)` : ' (one run per engine per turn: cold caches)'}${a.quick ? ' (QUICK mode: few runs, rough)' : ''}`);
   lines.push(`${env.node}, ${env.cpu}, ${env.cores} cores; loadavg before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${env.loadavgAfter.map((x) => x.toFixed(2)).join(' ')}`);
   lines.push('');
   const row = (cells) => `| ${cells.join(' | ')} |`;
