@@ -17,6 +17,8 @@ export interface KernelExports {
   channelShuffleCopy(src: number, dst: number, C: number, groups: number, planeBytes: number): void;
   addPlanes(aTable: number, bTable: number, outTable: number, count: number, pixels: number, flags: number): void;
   reluPlanes(inTable: number, outTable: number, count: number, pixels: number): void;
+  /** Load-time weight packing for conv1x1 / gemv (not a compute step). */
+  packGemm(weights: number, bias: number, dst: number, M: number, K: number, groups: number): void;
 }
 
 /** Flag bits shared by the kernels. */

@@ -13,7 +13,7 @@ import '../bindings/inline-wasm.js'; // registers the inlined kernel bytes
 import { createKernels, type Kernels, type WasmOptions, type Flavor } from '../bindings/wasm.js';
 import { FLAG_RELU } from '../bindings/kernels-abi.js';
 import { ShuffleNetError } from '../bindings/errors.js';
-import { packGemm, packDepthwise, avgPoolWeights, roundUp } from './pack.js';
+import { packGemm, gemmPackedFloats, gemmScratchBytes, packDepthwise, avgPoolWeights, roundUp } from './pack.js';
 import { planeStride } from './plan.js';
 import { shufflePermutation } from './ir.js';
 import { windowOut } from './shapes.js';
@@ -99,6 +99,14 @@ export class KernelLibrary {
     return t;
   }
 
+  private packedGemm(weight: Float32Array, bias: Float32Array, M: number, K: number, groups: number): number {
+    if (!(bias instanceof Float32Array) || bias.length !== M) throw new ShuffleNetError('E_SHAPE', `bias must be a Float32Array of ${M} values, got ${describe(bias)}`);
+    this.kernels.reserve(gemmPackedFloats(M, K, groups) * 4 + gemmScratchBytes(M, K) + 128);
+    const w = this.kernels.alloc(gemmPackedFloats(M, K, groups) * 4);
+    packGemm(this.kernels, weight, bias, M, K, groups, w);
+    return w;
+  }
+
   private floats(data: Float32Array): number {
     const p = this.kernels.alloc(data.length * 4 + 64);
     this.kernels.writeF32(p, data);
@@ -149,7 +157,7 @@ export class KernelLibrary {
     if (o.weight.length !== M * K) throw new ShuffleNetError('E_SHAPE', `weight must have ${M * K} values, got ${o.weight.length}`);
     if (o.residual) this.check(o.residual, M, input.height, input.width, 'residual');
     const Mg = M / G, mpad = roundUp(Mg, 4);
-    const w = this.floats(packGemm(o.weight, o.bias ?? new Float32Array(M), M, K, G));
+    const w = this.packedGemm(o.weight, o.bias ?? new Float32Array(M), M, K, G);
     const trash = this.trash(input.pixels);
     const pad = (planes: number[]) => {
       const r: number[] = [];
@@ -167,7 +175,9 @@ export class KernelLibrary {
     const s = o.stride ?? 1, C = input.channels;
     this.check(output, C, windowOut(input.height, s), windowOut(input.width, s), 'output');
     if (o.weight.length !== C * 9) throw new ShuffleNetError('E_SHAPE', `weight must have ${C * 9} values, got ${o.weight.length}`);
-    const w = this.floats(packDepthwise(o.weight, o.bias ?? new Float32Array(C), C));
+    const bias = o.bias ?? new Float32Array(C);
+    if (!(bias instanceof Float32Array) || bias.length !== C) throw new ShuffleNetError('E_SHAPE', `bias must be a Float32Array of ${C} values, got ${describe(bias)}`);
+    const w = this.floats(packDepthwise(o.weight, bias, C));
     return this.dw(input, output, w, s, o.relu ? FLAG_RELU : 0, 9 * C * output.pixels);
   }
 
@@ -222,7 +232,7 @@ export class KernelLibrary {
     const K = o.inFeatures, M = o.weight.length / K;
     if (!Number.isInteger(M)) throw new ShuffleNetError('E_SHAPE', `weight length ${o.weight.length} is not a multiple of ${K}`);
     const mpad = roundUp(M, 4);
-    const w = this.floats(packGemm(o.weight, o.bias ?? new Float32Array(M), M, K, 1));
+    const w = this.packedGemm(o.weight, o.bias ?? new Float32Array(M), M, K, 1);
     const x = this.kernels.alloc(K * 4 + 64), out = this.kernels.alloc(mpad * 4 + 64);
     const f = this.kernels.exports.gemv;
     return {
@@ -252,3 +262,5 @@ export class KernelLibrary {
 export async function loadKernels(options: WasmOptions = {}): Promise<KernelLibrary> {
   return new KernelLibrary(await createKernels(options));
 }
+
+const describe = (v: unknown): string => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Float32Array).length})` : Object.prototype.toString.call(v));

@@ -1,7 +1,7 @@
 // Packs every layer's weights into wasm memory once per model, in the layout its kernel
 // reads. Which kernel a conv uses is decided here, from its shape.
 import type { Graph, ConvNode } from './ir.js';
-import { packGemm, packDepthwise, avgPoolWeights, gemmPackedFloats, roundUp } from './pack.js';
+import { packGemm, packDepthwise, avgPoolWeights, gemmPackedFloats, gemmScratchBytes, roundUp } from './pack.js';
 import { DW_WEIGHT_FLOATS } from '../bindings/kernels-abi.js';
 import type { Kernels } from '../bindings/wasm.js';
 import { ShuffleNetError } from '../bindings/errors.js';
@@ -36,7 +36,7 @@ export class PackedWeights {
   constructor(k: Kernels, graph: Graph) {
     // First the layout of every layer (sizes only), so memory grows once; then each layer is
     // packed straight into its place in wasm memory.
-    const layers: Array<{ name: string; entry: Omit<PackedEntry, 'ptr'>; floats: number; pack: (dst: Float32Array, at: number) => void }> = [];
+    const layers: Array<{ name: string; entry: Omit<PackedEntry, 'ptr'>; floats: number; scratch: number; pack: (ptr: number) => void }> = [];
     let maxAvg = 0;
     for (const n of graph.nodes) {
       if (n.op === 'conv') {
@@ -44,33 +44,33 @@ export class PackedWeights {
         const kind = convKind(n, cin, cout);
         if (kind === 'depthwise') {
           layers.push({ name: n.name, entry: { kind, mpad: 0, k: 1, groups: cin }, floats: cin * DW_WEIGHT_FLOATS,
-            pack: (dst, at) => packDepthwise(n.weight, n.bias, cin, dst, at) });
+            scratch: 0, pack: (ptr) => packDepthwise(n.weight, n.bias, cin, k.f32, ptr >>> 2) });
         } else {
           const groups = kind === 'gemm' ? n.groups : 1;
           const K = kind === 'gemm' ? cin / groups : cin * 9;
           layers.push({ name: n.name, entry: { kind, mpad: roundUp(cout / groups, 4), k: K, groups }, floats: gemmPackedFloats(cout, K, groups),
-            pack: (dst, at) => packGemm(n.weight, n.bias, cout, K, groups, dst, at) });
+            scratch: gemmScratchBytes(cout, K), pack: (ptr) => packGemm(k, n.weight, n.bias, cout, K, groups, ptr) });
         }
       } else if (n.op === 'fc') {
         const cin = graph.tensors[n.input].channels, cout = graph.tensors[n.output].channels;
         layers.push({ name: n.name, entry: { kind: 'gemm', mpad: roundUp(cout, 4), k: cin, groups: 1 }, floats: gemmPackedFloats(cout, cin, 1),
-          pack: (dst, at) => packGemm(n.weight, n.bias, cout, cin, 1, dst, at) });
+          scratch: gemmScratchBytes(cout, cin), pack: (ptr) => packGemm(k, n.weight, n.bias, cout, cin, 1, ptr) });
       } else if (n.op === 'avgpool') {
         maxAvg = Math.max(maxAvg, graph.tensors[n.input].channels);
       }
     }
     const avgFloats = maxAvg * DW_WEIGHT_FLOATS;
     const total = layers.reduce((s, p) => s + roundUp(p.floats * 4, 64), 0) + (avgFloats ? roundUp(avgFloats * 4, 64) : 0);
-    k.reserve(total + 1024);
+    // + scratch: packGemm copies a layer's raw weights above the arena's top while it packs
+    k.reserve(total + layers.reduce((m, p) => Math.max(m, p.scratch), 0) + 1024);
     const placed = layers.map((p) => ({ p, ptr: k.alloc(p.floats * 4) }));
     const avgPtr = avgFloats ? k.alloc(avgFloats * 4) : 0;
-    const f32 = k.f32; // memory no longer grows from here on, so one view serves every layer
     for (const { p, ptr } of placed) {
-      p.pack(f32, ptr >>> 2);
+      p.pack(ptr);
       this.entries.set(p.name, { ...p.entry, ptr });
     }
     if (avgFloats) {
-      avgPoolWeights(maxAvg, f32, avgPtr >>> 2);
+      avgPoolWeights(maxAvg, k.f32, avgPtr >>> 2);
       this.avgPtr = avgPtr;
     }
     this.bytes = total;

@@ -308,6 +308,21 @@ function runConv1x1(k, mem, c) {
   return mem.check() ?? compare(mem, outPtrs, want, pixels);
 }
 
+/** packGemm (load-time weight packing) against the reference packer, bit for bit, padding lanes zero. */
+function runPackGemm(k, mem, c) {
+  const { groups, K, M } = c; // M per group
+  const rand = rng(c.seed);
+  mem.begin(c.align);
+  const w = randF32(rand, groups * M * K), b = randF32(rand, groups * M);
+  const { packed } = ref.packConv1x1(w, b, groups, K, M);
+  const wp = mem.f32(w, c.atEnd === 'in'), bp = mem.f32(b, c.atEnd === 'row');
+  const dst = mem.raw(packed.length);
+  mem.allow(dst, packed.length);
+  mem.snapshot();
+  k.exports.packGemm(wp, bp, dst, groups * M, K, groups);
+  return mem.check() ?? compare(mem, [dst], [packed], packed.length, 'exact');
+}
+
 function runGemv(k, mem, c) {
   const { K, M, relu } = c;
   const rand = rng(c.seed);
@@ -661,6 +676,18 @@ for (const K of CONV_K) {
 }
 test('conv1x1: corner shapes, pixel chunk boundaries, residual in place', () => {
   runCases('conv1x1 extra', convCases.filter((c) => c.extra), (c) => runConv1x1(k, mem, c));
+});
+
+test('packGemm: every conv1x1 shape (groups x K x M per group) and the fc shape', () => {
+  const seen = new Set();
+  const cases = [];
+  for (const c of convCases.concat([{ groups: 1, K: 1024, M: 1000 }, { groups: 1, K: 1023, M: 1001 }])) {
+    const key = `${c.groups}/${c.K}/${c.M}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    cases.push({ groups: c.groups, K: c.K, M: c.M, align: ALIGNS[cases.length % 3], seed: 9000 + cases.length });
+  }
+  runCases('packGemm', cases, (c) => runPackGemm(k, mem, c));
 });
 
 test('gemv: K = 1..9, 464, 1024 and M around 1000', () => {
