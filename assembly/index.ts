@@ -8,3 +8,4 @@ export { maxpool3x3s2, globalAvgPool } from "./pool";
 export { im2col3x3 } from "./im2col";
 export { copyPlanes, channelShuffleCopy, addPlanes, reluPlanes } from "./eltwise";
 export { packGemm } from "./pack";
+export { fillUniform } from "./random";

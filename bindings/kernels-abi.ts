@@ -19,6 +19,8 @@ export interface KernelExports {
   reluPlanes(inTable: number, outTable: number, count: number, pixels: number): void;
   /** Load-time weight packing for conv1x1 / gemv (not a compute step). */
   packGemm(weights: number, bias: number, dst: number, M: number, K: number, groups: number): void;
+  /** Load-time synthetic weights: src/random.ts's stream; returns the new generator state. */
+  fillUniform(out: number, n: number, state: number, bound: number): number;
 }
 
 /** Flag bits shared by the kernels. */

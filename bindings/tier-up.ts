@@ -1,5 +1,5 @@
 // Gets the kernels' optimized machine code compiled while a model loads instead of during its
-// first inference.
+// first inference (and fillUniform's, before buildModel makes its synthetic weights).
 //
 // V8 first runs a wasm module on baseline code (Liftoff) and recompiles a function with its
 // optimizing compiler (TurboFan, on a background thread) once the function has executed about
@@ -53,6 +53,7 @@ export function primeTierUp(k: Kernels): void {
     x.gemv(vec, C, gemmW, vec + 32 * 4, C, i & 1);
     x.addPlanes(tIn, tRes, tOut, C, PIXELS, i & 1);
     x.reluPlanes(tIn, tOut, C, PIXELS);
+    x.fillUniform(outPlanes, C * PIXELS, i, 1);
   }
   k.release(mark);
 }

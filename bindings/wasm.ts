@@ -136,6 +136,7 @@ export class Kernels {
 
   /** Grows memory (once) so that `bytes` more can be allocated without another grow. */
   reserve(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ShuffleNetError('E_LIMIT', `cannot reserve ${bytes} bytes of wasm memory`);
     const need = this.top + bytes + 256; // 256: over-read margin of the last buffer
     const have = this.memory.buffer.byteLength;
     if (need > have) {
@@ -150,6 +151,8 @@ export class Kernels {
 
   /** A 64-byte aligned block of `bytes` bytes (call reserve first to grow only once). */
   alloc(bytes: number, alignment = 64): number {
+    // a NaN or fractional size would poison `top` and every later address
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ShuffleNetError('E_LIMIT', `cannot allocate ${bytes} bytes of wasm memory`);
     const p = align(this.top, alignment);
     this.top = p + bytes;
     this.reserve(0);

@@ -4,7 +4,9 @@
 import { buildGraph, type BuildOptions } from './builders.js';
 import { Model, type ModelOptions } from './model.js';
 import { ShuffleNetError } from '../bindings/errors.js';
-import { precompileKernels } from '../bindings/wasm.js';
+import { createKernels, precompileKernels, type Kernels } from '../bindings/wasm.js';
+import { primeTierUp } from '../bindings/tier-up.js';
+import { kernelUniformFill } from './random.js';
 import type { ImportOptions } from './onnx/import.js';
 
 export { Model, topK, type ModelOptions, type ModelSummary, type Classification, type ClassifyOptions } from './model.js';
@@ -23,8 +25,19 @@ export function makeFactories(resolveOptions: OptionsHook) {
   /** Builds ShuffleNet v1 or v2 with deterministic synthetic weights (no file needed). */
   async function buildModel(options: BuildOptions & ModelOptions): Promise<Model> {
     const opts = resolveOptions(options);
-    if ((opts.threads ?? 1) === 1) precompileKernels(opts); // overlaps with making the weights
-    return Model.fromGraph(buildGraph(options), opts);
+    if ((opts.threads ?? 1) > 1) return Model.fromGraph(buildGraph(options), opts);
+    // One thread: the model's kernel instance comes first, so that its optimized code compiles
+    // while the graph is made and the synthetic weights come from its fillUniform (the same
+    // values as the JavaScript generator, faster).
+    let kernels: Kernels;
+    try {
+      kernels = await createKernels(opts);
+    } catch (e) {
+      buildGraph(options); // bad build options are reported before kernel errors
+      throw e;
+    }
+    primeTierUp(kernels);
+    return Model.fromGraph(buildGraph(options, kernelUniformFill(kernels)), opts, kernels);
   }
 
   /** Loads an ONNX ShuffleNet (fp32, or int8 QDQ dequantized at load) from its bytes. */
@@ -33,6 +46,7 @@ export function makeFactories(resolveOptions: OptionsHook) {
       throw new ShuffleNetError('E_ARGUMENT', 'loadModel expects the model file as a Uint8Array or ArrayBuffer');
     }
     const opts = resolveOptions(options);
+    precompileKernels(opts); // overlaps with parsing the file
     // Loaded on first use: the protobuf parser is most of the start-up cost of the package.
     const { importOnnx } = await import('./onnx/import.js');
     const { graph } = importOnnx(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), opts);

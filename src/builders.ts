@@ -1,7 +1,7 @@
 // ShuffleNet v1 and v2 as graph IR with seeded synthetic weights (BatchNorm folded into
 // conv weights and biases), following the papers and torchvision's layout.
 import { GraphBuilder, type Graph, type TensorId } from './ir.js';
-import { rng, heWeights, smallBias, type Rng } from './random.js';
+import { rng, heWeights, smallBias, type Rng, type UniformFill } from './random.js';
 import { ShuffleNetError } from '../bindings/errors.js';
 
 export interface BuildOptions {
@@ -30,8 +30,8 @@ const V1_WIDTHS = [0.25, 0.5, 1, 1.5, 2];
 class Net {
   readonly g = new GraphBuilder(3);
   private next: Rng;
-  constructor(seed: number) {
-    this.next = rng(seed);
+  constructor(seed: number, fill?: UniformFill) {
+    this.next = rng(seed, fill);
   }
   conv(x: TensorId, out: number, kernel: number, o: { stride?: number; groups?: number; relu?: boolean; name: string; scale?: number }): TensorId {
     const groups = o.groups ?? 1;
@@ -55,10 +55,10 @@ class Net {
   }
 }
 
-export function buildV2(width: number, seed = 1, classes = 1000): Graph {
+export function buildV2(width: number, seed = 1, classes = 1000, fill?: UniformFill): Graph {
   const chans = V2_CHANNELS[String(width)];
   if (!chans) throw new ShuffleNetError('E_ARGUMENT', `ShuffleNet v2 width ${width} is not one of 0.5, 1, 1.5, 2`);
-  const n = new Net(seed);
+  const n = new Net(seed, fill);
   const g = n.g;
   const input = g.input();
   let x = n.conv(input, chans[0], 3, { stride: 2, relu: true, name: 'conv1' });
@@ -110,9 +110,9 @@ export function v1Channels(width: number, groups: number): number[] {
   return [stem, c2, 2 * c2, 4 * c2];
 }
 
-export function buildV1(width: number, groups = 3, seed = 1, classes = 1000): Graph {
+export function buildV1(width: number, groups = 3, seed = 1, classes = 1000, fill?: UniformFill): Graph {
   const [stem, ...stages] = v1Channels(width, groups);
-  const n = new Net(seed);
+  const n = new Net(seed, fill);
   const g = n.g;
   const input = g.input();
   let x = n.conv(input, stem, 3, { stride: 2, relu: true, name: 'conv1' });
@@ -145,12 +145,13 @@ export function buildV1(width: number, groups = 3, seed = 1, classes = 1000): Gr
   return g.finish(input, n.head(x, classes));
 }
 
-export function buildGraph(o: BuildOptions): Graph {
+/** The network with its synthetic weights; `fill` may generate them faster (same values). */
+export function buildGraph(o: BuildOptions, fill?: UniformFill): Graph {
   const classes = o.classes ?? 1000;
   if (!Number.isInteger(classes) || classes < 1 || classes > 100000) {
     throw new ShuffleNetError('E_ARGUMENT', `classes must be an integer in 1..100000, got ${o.classes}`);
   }
-  if (o.arch === 'v2') return buildV2(o.width, o.seed ?? 1, classes);
-  if (o.arch === 'v1') return buildV1(o.width, o.groups ?? 3, o.seed ?? 1, classes);
+  if (o.arch === 'v2') return buildV2(o.width, o.seed ?? 1, classes, fill);
+  if (o.arch === 'v1') return buildV1(o.width, o.groups ?? 3, o.seed ?? 1, classes, fill);
   throw new ShuffleNetError('E_ARGUMENT', `arch must be 'v1' or 'v2', got ${String(o.arch)}`);
 }

@@ -92,8 +92,11 @@ export class Model {
     if (pool) pools?.register(this, pool, this);
   }
 
-  /** Builds a model from graph IR (builders or ONNX import). */
-  static async fromGraph(graph: Graph, options: ModelOptions = {}): Promise<Model> {
+  /**
+   * Builds a model from graph IR (builders or ONNX import). `kernels`: an instance of the kernel module to use (primed with
+   * primeTierUp, nothing allocated that must survive); one thread only.
+   */
+  static async fromGraph(graph: Graph, options: ModelOptions = {}, kernels?: Kernels): Promise<Model> {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new ShuffleNetError('E_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
@@ -104,12 +107,14 @@ export class Model {
     }
     const warm = options.warmup ?? 0;
     if (!Number.isInteger(warm) || warm < 0) throw new ShuffleNetError('E_ARGUMENT', `warmup must be a non-negative integer, got ${warm}`);
+    if (kernels && threads > 1) throw new ShuffleNetError('E_ARGUMENT', 'fromGraph: a kernel instance is for one thread only');
     const fused = fuse(graph);
     const pool = threads > 1 ? await ThreadPool.create(threads, options) : undefined;
-    const kernels = pool?.kernels ?? await createKernels(options);
+    const given = kernels;
+    kernels = pool?.kernels ?? given ?? await createKernels(options);
     let weights: PackedWeights;
     try {
-      primeTierUp(kernels);
+      if (!given) primeTierUp(kernels);
       weights = new PackedWeights(kernels, fused);
     } catch (e) {
       pool?.dispose();
@@ -155,6 +160,11 @@ export class Model {
   }
 
   private plan(height: number, width: number): Plan {
+    // summary() and profile() reach here with sizes straight from the caller
+    for (const [v, what] of [[height, 'height'], [width, 'width']] as const) {
+      if (!Number.isInteger(v) || v < MIN_SIDE) throw new ShuffleNetError('E_SHAPE', `${what} must be an integer >= ${MIN_SIDE}, got ${String(v)}`);
+      if (v > MAX_SIDE) throw new ShuffleNetError('E_LIMIT', `${what} ${v} exceeds ${MAX_SIDE}`);
+    }
     const key = `${height}x${width}`;
     let p = this.plans.get(key);
     if (!p) {
@@ -248,7 +258,8 @@ export class Model {
     const h = options.height ?? this.defaultSize, w = options.width ?? this.defaultSize;
     const p = this.plan(h, w);
     const k = this.live();
-    const runs = Math.max(1, options.runs ?? 20);
+    const runs = options.runs ?? 20;
+    if (!Number.isInteger(runs) || runs < 1) throw new ShuffleNetError('E_ARGUMENT', `runs must be a positive integer, got ${String(runs)}`);
     const times = p.steps.map(() => [] as number[]);
     k.f32.fill(0, p.inputPtr >>> 2, (p.inputPtr >>> 2) + 3 * h * w);
     for (let r = 0; r < runs; r++) {

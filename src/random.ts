@@ -1,6 +1,8 @@
 // Deterministic pseudo-random numbers for synthetic weights (mulberry32), so a seed gives
 // the same network everywhere and a benchmark or test needs no weight file.
 
+import type { Kernels } from '../bindings/wasm.js';
+
 /** A mulberry32 stream: call it for the next number in [0, 1). */
 export interface Rng {
   (): number;
@@ -14,7 +16,14 @@ export interface Rng {
 const TWO_POW_M32 = 1 / 4294967296;
 const TWO_POW_M31 = 2 / 4294967296;
 
-export function rng(seed: number): Rng {
+/**
+ * Fills `out` with the stream's next out.length values in [-bound, bound), starting from
+ * generator state `state`, and returns the new state: the same arithmetic as rng's own loop,
+ * done elsewhere (the kernel module's fillUniform, see kernelUniformFill).
+ */
+export type UniformFill = (out: Float32Array, bound: number, state: number) => number;
+
+export function rng(seed: number, fill?: UniformFill): Rng {
   let a = seed | 0;
   const next = (() => {
     a = (a + 0x6d2b79f5) | 0;
@@ -25,6 +34,10 @@ export function rng(seed: number): Rng {
   // The same arithmetic in one loop: synthetic v2 2.0x has 7.4M weights, and a call per
   // value made building the network most of its start-up time.
   next.fillUniform = (out, bound) => {
+    if (fill) {
+      a = fill(out, bound, a) | 0;
+      return out;
+    }
     let s = a;
     const n = out.length;
     for (let i = 0; i < n; i++) {
@@ -47,4 +60,23 @@ export function heWeights(next: Rng, count: number, fanIn: number): Float32Array
 
 export function smallBias(next: Rng, count: number): Float32Array {
   return next.fillUniform(new Float32Array(count), 0.1);
+}
+
+/** A UniformFill by the kernel module: chunks of up to 1 MiB in scratch memory above the arena's top. */
+export function kernelUniformFill(k: Kernels): UniformFill {
+  const CHUNK = 1 << 18;
+  return (out, bound, state) => {
+    const mark = k.used;
+    const size = Math.min(out.length, CHUNK);
+    k.reserve(size * 4 + 64);
+    const p = k.alloc(size * 4);
+    let s = state;
+    for (let at = 0; at < out.length; at += CHUNK) {
+      const n = Math.min(CHUNK, out.length - at);
+      s = k.exports.fillUniform(p, n, s, bound);
+      out.set(k.f32.subarray(p >>> 2, (p >>> 2) + n), at);
+    }
+    k.release(mark);
+    return s | 0;
+  };
 }

@@ -17,7 +17,8 @@ import { createKernels, chooseFlavor } from '../dist/esm/bindings/wasm.js';
 import { hasSimd, hasRelaxedSimd } from '../dist/esm/bindings/features.js';
 import { ShuffleNetError } from '../dist/esm/bindings/errors.js';
 import * as ref from './reference.mjs';
-import { rng } from '../dist/esm/src/random.js';
+import { rng, kernelUniformFill } from '../dist/esm/src/random.js';
+import { buildGraph } from '../dist/esm/src/builders.js';
 
 const { roundUp, outSize } = ref;
 const EXPECT_FLAVOR = process.env.SHUFFLENET_EXPECT_FLAVOR ?? 'simd';
@@ -676,6 +677,33 @@ for (const K of CONV_K) {
 }
 test('conv1x1: corner shapes, pixel chunk boundaries, residual in place', () => {
   runCases('conv1x1 extra', convCases.filter((c) => c.extra), (c) => runConv1x1(k, mem, c));
+});
+
+test('fillUniform: the same values and generator state as random.ts, across chunk boundaries', () => {
+  const fill = kernelUniformFill(k);
+  const used = k.used;
+  for (const seed of [1, 7, 0x7fffffff, -3, 2 ** 32 + 5]) {
+    for (const n of [0, 1, 5, 4096, (1 << 18) + 3, 600000]) {
+      for (const bound of [0.1, Math.sqrt(6 / 27), 2]) {
+        const js = rng(seed), wasm = rng(seed, fill);
+        js(); wasm(); // a state that has moved
+        const a = js.fillUniform(new Float32Array(n), bound), b = wasm.fillUniform(new Float32Array(n), bound);
+        for (let i = 0; i < n; i++) if (!Object.is(a[i], b[i])) assert.unreachable(`seed ${seed} n ${n} bound ${bound}: value ${i} is ${b[i]}, want ${a[i]}`);
+        assert.is(wasm(), js(), `state after seed ${seed} n ${n}`);
+      }
+    }
+  }
+  assert.is(k.used, used, 'the scratch memory is released');
+  // and whole networks: every weight equal
+  for (const o of [{ arch: 'v2', width: 0.5, seed: 4 }, { arch: 'v1', width: 0.25, groups: 8, seed: 9 }]) {
+    const a = buildGraph(o), b = buildGraph(o, fill);
+    a.nodes.forEach((n, i) => {
+      for (const key of ['weight', 'bias']) {
+        if (!n[key]) continue;
+        assert.ok(n[key].every((v, j) => Object.is(v, b.nodes[i][key][j])), `${o.arch} ${n.name} ${key}`);
+      }
+    });
+  }
 });
 
 test('packGemm: every conv1x1 shape (groups x K x M per group) and the fc shape', () => {

@@ -326,6 +326,16 @@ test('inputs: wrong type, length, rank, channels, batch, sizes -> E_ARGUMENT / E
   const out2 = m.run(two, [2, 3, 32, 32]);
   assert.ok(sameBits(out2.subarray(0, 1000), m.run(x, [1, 3, 32, 32])));
   assert.ok(sameBits(out2.subarray(1000), out2.subarray(0, 1000)));
+  // summary() and profile() take sizes too: a NaN or fractional size once poisoned the
+  // allocator (every later address NaN, i.e. 0 inside wasm)
+  const before = m.run(x, [1, 3, 32, 32]);
+  for (const bad of [NaN, 2.5, '32', -1, 15, Infinity]) {
+    expectCode(() => m.summary({ height: bad, width: 32 }), 'E_SHAPE', 'height');
+    expectCode(() => m.profile({ height: 32, width: bad, runs: 1 }), 'E_SHAPE', 'width');
+  }
+  expectCode(() => m.summary({ height: 4097, width: 32 }), 'E_LIMIT');
+  for (const runs of [0, -1, NaN, 1.5]) expectCode(() => m.profile({ runs }), 'E_ARGUMENT', 'runs');
+  assert.ok(sameBits(m.run(x, [1, 3, 32, 32]), before), 'the model still runs, with the same bits');
   m.dispose();
 });
 
