@@ -46,7 +46,7 @@ export function primeTierUp(k: Kernels): void {
   for (let i = 0; i < CALLS; i++) {
     x.conv1x1(tIn, C, tOut, C, 1, gemmW, PIXELS, i & 1 ? tRes : 0, i & 1);
     x.conv1x1(tCols, 27, tOut, C, 1, gemmW, PIXELS - 3, 0, 1);
-    x.dwconv3x3(tIn, tOut, C, H, W, 1 + (i & 1), dwW, zeroRow, i & 1);
+    x.dwconv3x3(tIn, tOut, C, H, W, 1 + ((i >> 1) & 1), dwW, zeroRow, i & 1); // both strides, with and without ReLU
     x.maxpool3x3s2(tIn, tOut, C, H, W, ninfRow);
     x.globalAvgPool(tIn, C, PIXELS, vec);
     x.im2col3x3(tIn, 3, H, W, 2, tCols, zeroRow);
