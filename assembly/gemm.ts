@@ -64,7 +64,7 @@ export function conv1x1(
     for (let p0 = 0; p0 < tiled; p0 += chunk) {
       const pEnd = min(p0 + chunk, tiled);
       let mb = 0;
-      for (; mb < m5; mb += 20) {
+      if (ASC_FEATURE_RELAXED_SIMD) for (; mb < m5; mb += 20) {
         // channels mb..mb+19 = blocks w0..w4; tile t takes 5 channels from lane t of block t on
         const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
         for (let p = p0; p < pEnd; p += 8) {
@@ -136,7 +136,8 @@ function tile(
       if (S <= 3) { const s = splatLane(nA > 3 ? pA : pB, l3); c30 = madd(s, x0, c30); c31 = madd(s, x1, c31); }
       if (R > 4) { const s = splatLane(nA > 4 ? pA : pB, l4); c40 = madd(s, x0, c40); c41 = madd(s, x1, c41); }
     }
-    pA += 16; pB += 16; tp += 4;
+    pA += 16; tp += 4;
+    if (nA < R) pB += 16; // (a 4x8 tile reads one block: no second pointer to keep)
     // Never true (the test above exits first), but a second branch keeps V8's loop unrolling
     // from fusing the rows after the exit test with the next step's loads into one block.
     if (R > S) { if (tp == tpEnd) break; }
