@@ -63,6 +63,9 @@ export function conv1x1(
     const wg = weights + <usize>(g * groupBytes);
     for (let p0 = 0; p0 < tiled; p0 += chunk) {
       const pEnd = min(p0 + chunk, tiled);
+      // the 1-2 tail pixels go with the last chunk, channel run by channel run, while the
+      // run's weights are still in cache (7x7 layers read their weights once per call)
+      const tails = pEnd == tiled;
       let mb = 0;
       if (ASC_FEATURE_RELAXED_SIMD) for (; mb < m5; mb += 20) {
         // channels mb..mb+19 = blocks w0..w4; tile t takes 5 channels from lane t of block t on
@@ -74,15 +77,19 @@ export function conv1x1(
           tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), resT ? resT + ((mb + 10) << 2) : 0, off, doRelu);
           tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), resT ? resT + ((mb + 15) << 2) : 0, off, doRelu);
         }
+        if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mb, mb + 20, wg, bb, p, resT, doRelu);
       }
+      const mr = mb;
       for (; mb < Mpad; mb += 4) {
         const w0 = wg + <usize>(mb >> 2) * bb;
         for (let p = p0; p < pEnd; p += 8) {
           tile(4, 4, 0, w0, w0, inT, K, outT + (mb << 2), resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
         }
       }
+      if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mr, Mpad, wg, bb, p, resT, doRelu);
     }
-    for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, Mpad, wg, <i32>bb, p, resT, doRelu);
+    // (no full tile at all: pixels = 1 or 2)
+    if (tiled == 0) for (let p = 0; p < pixels; p++) onePixel(inT, K, outT, 0, Mpad, wg, bb, p, resT, doRelu);
   }
 }
 
@@ -183,41 +190,44 @@ function storePixel(outT: usize, mb: i32, off: usize, v: v128, resT: usize, doRe
 }
 
 /**
- * All output channels of one pixel: the packed weights already hold 4 channels per k, so a
- * vector of weights times the splatted input value updates 4 channels. Four blocks at once
- * give four independent accumulator chains.
+ * Output channels [mb0, mb1) of one pixel: the packed weights already hold 4 channels per k,
+ * so a vector of weights times the splatted input value updates 4 channels. Five (or four)
+ * blocks at once give five (four) independent accumulator chains.
  */
-function onePixel(inT: usize, K: i32, outT: usize, Mpad: i32, wg: usize, blockBytes: i32, p: i32, resT: usize, doRelu: bool): void {
+function onePixel(inT: usize, K: i32, outT: usize, mb0: i32, mb1: i32, wg: usize, bb: usize, p: i32, resT: usize, doRelu: bool): void {
   const off = <usize>(p << 2);
-  const bb = <usize>blockBytes;
-  let mb = 0;
-  for (; mb + 16 <= Mpad; mb += 16) {
-    const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb;
-    let a0 = v128.load(w0), a1 = v128.load(w1), a2 = v128.load(w2), a3 = v128.load(w3);
-    let kOff: usize = 16, tp = inT;
-    for (let k = 0; k < K; k++) {
-      const x = v128.load32_splat(<usize>load<u32>(tp) + off);
-      a0 = madd(x, v128.load(w0 + kOff), a0);
+  let mb = mb0;
+  for (; mb + 20 <= mb1; mb += 20) pixelBlocks(5, inT, K, outT, mb, wg + <usize>(mb >> 2) * bb, bb, off, resT, doRelu);
+  for (; mb + 16 <= mb1; mb += 16) pixelBlocks(4, inT, K, outT, mb, wg + <usize>(mb >> 2) * bb, bb, off, resT, doRelu);
+  for (; mb < mb1; mb += 4) pixelBlocks(1, inT, K, outT, mb, wg + <usize>(mb >> 2) * bb, bb, off, resT, doRelu);
+}
+
+/** N (constant, 1..5) consecutive blocks of 4 output channels at one pixel, from weights w0. */
+@inline
+function pixelBlocks(N: i32, inT: usize, K: i32, outT: usize, mb: i32, w0: usize, bb: usize, off: usize, resT: usize, doRelu: bool): void {
+  const w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
+  let a0 = v128.load(w0), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+  if (N > 1) { a1 = v128.load(w1); a2 = v128.load(w2); a3 = v128.load(w3); }
+  if (N > 4) a4 = v128.load(w4);
+  let kOff: usize = 16, tp = inT;
+  for (let k = 0; k < K; k++) {
+    const x = v128.load32_splat(<usize>load<u32>(tp) + off);
+    a0 = madd(x, v128.load(w0 + kOff), a0);
+    if (N > 1) {
       a1 = madd(x, v128.load(w1 + kOff), a1);
       a2 = madd(x, v128.load(w2 + kOff), a2);
       a3 = madd(x, v128.load(w3 + kOff), a3);
-      kOff += 16; tp += 4;
     }
-    storePixel(outT, mb, off, a0, resT, doRelu);
+    if (N > 4) a4 = madd(x, v128.load(w4 + kOff), a4);
+    kOff += 16; tp += 4;
+  }
+  storePixel(outT, mb, off, a0, resT, doRelu);
+  if (N > 1) {
     storePixel(outT, mb + 4, off, a1, resT, doRelu);
     storePixel(outT, mb + 8, off, a2, resT, doRelu);
     storePixel(outT, mb + 12, off, a3, resT, doRelu);
   }
-  for (; mb < Mpad; mb += 4) {
-    const w0 = wg + <usize>(mb >> 2) * bb;
-    let a0 = v128.load(w0);
-    let kOff: usize = 16, tp = inT;
-    for (let k = 0; k < K; k++) {
-      a0 = madd(v128.load32_splat(<usize>load<u32>(tp) + off), v128.load(w0 + kOff), a0);
-      kOff += 16; tp += 4;
-    }
-    storePixel(outT, mb, off, a0, resT, doRelu);
-  }
+  if (N > 4) storePixel(outT, mb + 16, off, a4, resT, doRelu);
 }
 
 /**
