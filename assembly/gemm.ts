@@ -172,8 +172,7 @@ function storeRow(outT: usize, e: usize, resT: usize, off: usize, v0: v128, v1: 
   v128.store(o, v0); v128.store(o, v1, 16);
 }
 
-/** Stores the 4 lanes of v (4 output channels, one pixel) into their planes. */
-@inline
+/** Stores the 4 lanes of v (4 output channels, one pixel) into their planes (not inlined: size). */
 function storePixel(outT: usize, mb: i32, off: usize, v: v128, resT: usize, doRelu: bool): void {
   if (resT) {
     const r = resT + (mb << 2);
