@@ -13,8 +13,10 @@
 //   peak); ten leave slack. Loading 5 weights + 2 vectors at the top would make 17 live
 //   values, so the k loop tests its exit after 3 rows: the 3 rows' FMAs must happen before
 //   the branch (their results are live on the exit path) and the last 2 rows' weights are
-//   loaded after it, 15 live at most. Five-channel tiles run in fours over 20 channels
-//   (5 blocks of 4); channels past the last multiple of 20 use 4x8 tiles.
+//   loaded after it, 15 live at most; a second, never-taken test ends the step (see tile()).
+//   Five-channel tiles run in fours over 20 channels (5 blocks of 4); channels past the last
+//   multiple of 20 use 4x8 tiles. To check for spills: `node --perf-prof` writes the
+//   TurboFan code into jit-<pid>.dump (code bytes follow each JIT_CODE_LOAD record).
 // Every output value is bias + sum over k in order (+ residual, ReLU) whatever tile computes
 // it, so results do not depend on the tiling or on how a call is split over threads.
 //
