@@ -74,18 +74,21 @@ export function conv1x1(
         const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
         for (let p = p0; p < pEnd; p += 8) {
           const off = <usize>(p << 2);
-          tile(5, 4, 0, w0, w1, inT, K, outT + (mb << 2), resT ? resT + (mb << 2) : 0, off, doRelu);
-          tile(5, 3, 1, w1, w2, inT, K, outT + ((mb + 5) << 2), resT ? resT + ((mb + 5) << 2) : 0, off, doRelu);
-          tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), resT ? resT + ((mb + 10) << 2) : 0, off, doRelu);
-          tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), resT ? resT + ((mb + 15) << 2) : 0, off, doRelu);
+          tile(5, 4, 0, w0, w1, inT, K, outT + (mb << 2), 0, 0, 0, 0, resT ? resT + (mb << 2) : 0, off, doRelu);
+          tile(5, 3, 1, w1, w2, inT, K, outT + ((mb + 5) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 5) << 2) : 0, off, doRelu);
+          tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 10) << 2) : 0, off, doRelu);
+          tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 15) << 2) : 0, off, doRelu);
         }
         if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mb, mb + 20, wg, bb, p, resT, doRelu);
       }
       const mr = mb;
       for (; mb < Mpad; mb += 4) {
         const w0 = wg + <usize>(mb >> 2) * bb;
+        // the 4 output planes stay in registers over the pixels (a 4x8 tile has GPRs to spare)
+        const ot = outT + (mb << 2);
+        const o0 = <usize>load<u32>(ot), o1 = <usize>load<u32>(ot, 4), o2 = <usize>load<u32>(ot, 8), o3 = <usize>load<u32>(ot, 12);
         for (let p = p0; p < pEnd; p += 8) {
-          tile(4, 4, 0, w0, w0, inT, K, outT + (mb << 2), resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
+          tile(4, 4, 0, w0, w0, inT, K, ot, o0, o1, o2, o3, resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
         }
       }
       if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mr, Mpad, wg, bb, p, resT, doRelu);
@@ -112,7 +115,7 @@ function splatLane(p: usize, lane: i32): v128 {
 @inline
 function tile(
   R: i32, nA: i32, laneA: i32, wA: usize, wB: usize,
-  inT: usize, K: i32, outT: usize, resT: usize, off: usize, doRelu: bool,
+  inT: usize, K: i32, outT: usize, o0: usize, o1: usize, o2: usize, o3: usize, resT: usize, off: usize, doRelu: bool,
 ): void {
   // rows 0..S-1 before the k loop's exit test, rows S..R-1 after it (see the file header)
   const S = R > 4 ? 3 : R;
@@ -155,23 +158,23 @@ function tile(
     if (S <= 3) { const s = splatLane(nA > 3 ? pA : pB, l3); c30 = madd(s, x0, c30); c31 = madd(s, x1, c31); }
     if (R > 4) { const s = splatLane(nA > 4 ? pA : pB, l4); c40 = madd(s, x0, c40); c41 = madd(s, x1, c41); }
   }
-  storeRow(outT, 0, resT, off, c00, c01, doRelu);
-  storeRow(outT, 4, resT, off, c10, c11, doRelu);
-  storeRow(outT, 8, resT, off, c20, c21, doRelu);
-  storeRow(outT, 12, resT, off, c30, c31, doRelu);
-  if (R > 4) storeRow(outT, 16, resT, off, c40, c41, doRelu);
+  // output planes: passed in by a 4x8 tile's caller, else read from the table here
+  storeRow(R > 4 ? <usize>load<u32>(outT) : o0, 0, resT, off, c00, c01, doRelu);
+  storeRow(R > 4 ? <usize>load<u32>(outT, 4) : o1, 4, resT, off, c10, c11, doRelu);
+  storeRow(R > 4 ? <usize>load<u32>(outT, 8) : o2, 8, resT, off, c20, c21, doRelu);
+  storeRow(R > 4 ? <usize>load<u32>(outT, 12) : o3, 12, resT, off, c30, c31, doRelu);
+  if (R > 4) storeRow(<usize>load<u32>(outT, 16), 16, resT, off, c40, c41, doRelu);
 }
 
-/** Epilogue of one tile row: (+ residual) (ReLU) and store 8 pixels of the plane at table entry e. */
+/** Epilogue of one tile row: (+ residual plane at table entry e) (ReLU), store 8 pixels into plane o. */
 @inline
-function storeRow(outT: usize, e: usize, resT: usize, off: usize, v0: v128, v1: v128, doRelu: bool): void {
+function storeRow(o: usize, e: usize, resT: usize, off: usize, v0: v128, v1: v128, doRelu: bool): void {
   if (resT) {
     const r = <usize>load<u32>(resT + e) + off;
     v0 = f32x4.add(v0, v128.load(r)); v1 = f32x4.add(v1, v128.load(r, 16));
   }
   if (doRelu) { v0 = relu(v0); v1 = relu(v1); }
-  const o = <usize>load<u32>(outT + e) + off;
-  v128.store(o, v0); v128.store(o, v1, 16);
+  v128.store(o + off, v0); v128.store(o + off, v1, 16);
 }
 
 /** Stores the 4 lanes of v (4 output channels, one pixel) into their planes (not inlined: size). */
