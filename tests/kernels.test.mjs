@@ -535,6 +535,11 @@ function conv1x1Cases() {
     { groups: 1, K: 1, M: 3, pixels: 6144 + 9, relu: false, res: false },
     { groups: 3, K: 20, M: 20, pixels: 28 * 28, relu: true, res: true, inPlace: true }, // out == residual
     { groups: 1, K: 5, M: 7, pixels: 9, relu: false, res: true, inPlace: true },
+    // relaxed SIMD: 5-channel tiles over each 20 channels, 4-channel tiles for the rest
+    { groups: 2, K: 7, M: 36, pixels: 75, relu: true, res: true },       // 20 + 16
+    { groups: 1, K: 58, M: 116, pixels: 49, relu: true, res: false },    // 100 + 16
+    { groups: 3, K: 2, M: 44, pixels: 17, relu: false, res: true, inPlace: true }, // 40 + 4
+    { groups: 1, K: 13, M: 46, pixels: 28 * 28, relu: false, res: false }, // 40 + 8 (48 padded)
   ];
   extra.forEach((e, j) => cases.push({ ...e, extra: true, align: ALIGNS[j % 3], seed: 5000 + j }));
   return cases;
