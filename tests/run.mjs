@@ -1,6 +1,7 @@
 // Test runner: every tests/*.test.mjs runs in its own Node process under uvu; the kernel
-// tests run a second time with relaxed SIMD enabled (Node 20 needs the flag) so both
-// binaries are checked. Prints the closing line "N passed, N failed" that CI reads.
+// and thread tests run a second time with relaxed SIMD enabled (Node 20 needs the flag) so
+// both binaries are checked (the relaxed build has its own conv tiles, and thread splits must
+// stay bit-identical with them). Prints the closing line "N passed, N failed" that CI reads.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ const files = readdirSync(here).filter((f) => f.endsWith('.test.mjs') && (only.l
 const runs = [];
 for (const f of files) {
   runs.push({ label: f, args: [here + f] });
-  if (f.startsWith('kernels')) {
+  if (f.startsWith('kernels') || f === 'threads.test.mjs') {
     runs.push({ label: `${f} (relaxed SIMD)`, args: ['--experimental-wasm-relaxed-simd', here + f], env: { SHUFFLENET_EXPECT_FLAVOR: 'relaxed' } });
   }
 }
