@@ -2,17 +2,27 @@
 // optional ReLU. Also serves 3x3 average pooling (count_include_pad): weights 1/9, bias 0.
 //
 // SIMD runs along the pixels of a row, 4 outputs per vector. Rows above and below the
-// image read a shared zero row instead of branching; the left and right image borders
-// are lane masks on the first and last vector of each row. The last vector of a row may
-// spill past the row end: those lanes land in the next row (written again later, rows go
-// in order) or in the plane's padding, which every plane has.
+// image read a shared zero row instead of branching. The left image border is a zero
+// shifted into the first vector of each row (nothing before a row is read); the right
+// border is a lane mask on the last vector. The last vector of a row may spill past the
+// row end: those lanes land in the next row (written again later, rows go in order) or
+// in the plane's padding, which every plane has.
+//
+// Stride 1 computes two output rows per pass (rows b and c of the four input rows feed
+// both), so each loaded vector serves two multiply-adds; an odd last row and stride 2
+// go one row at a time.
 //
 // Packed weights, per channel: [w00 w01 w02 w10 w11 w12 w20 w21 w22 bias 0 0] (48 bytes).
 //
-// Register budget: 9 weights + bias stay in registers; the partial sum is stored after
-// each kernel row so TurboFan cannot hoist all nine loads to the top of the loop body
-// (which spills). See ../../shared/notes/assemblyscript.md, depthwise v5.
-import { madd, relu, laneMask, notFirstLane } from "./simd";
+// Register budget: 9 weights stay in registers (and the bias, one row at a time); a
+// partial sum is stored after each input row so TurboFan cannot hoist all the loads to
+// the top of the loop body (which spills). See ../../shared/notes/assemblyscript.md,
+// depthwise v5.
+//
+// Code generation: every (stride, ReLU) pair is its own function (dwS1, dwS1Relu, ...)
+// with the constants inlined. Inlining two strides into one function let Binaryen fold
+// the copies back together behind runtime stride tests, which cost a third of the speed.
+import { madd, relu, laneMask } from "./simd";
 import { FLAG_RELU } from "./gemm";
 
 export const DW_WEIGHT_FLOATS: i32 = 12;
@@ -31,81 +41,166 @@ export function leftLanes(p: usize): v128 {
   return i32x4.shuffle(v128.load(p - 4), v128.load(p, 12), 0, 2, 4, 6);
 }
 
-/**
- * One kernel row's three taps for the output vector at byte offset x4 of a row.
- * `masked` (a constant after inlining) applies the border masks of the first/last vector.
- */
+/** [0, v0, v1, v2]: the left neighbours of a row's first four outputs (left of the first is padding). */
 @inline
-function taps(stride: i32, masked: bool, r: usize, x4: usize, wl: v128, wc: v128, wr: v128, acc: v128, mL: v128, mR: v128): v128 {
-  let l: v128, c: v128, rr: v128;
-  if (stride == 1) {
-    const p = r + x4;
-    l = v128.load(p - 4); c = v128.load(p); rr = v128.load(p + 4);
-  } else {
-    const p = r + (x4 << 1);
-    l = leftLanes(p); c = evenLanes(p); rr = oddLanes(p);
-  }
-  if (masked) {
-    l = v128.and(l, mL);
-    rr = v128.and(rr, mR);
-  }
-  return madd(wr, rr, madd(wc, c, madd(wl, l, acc)));
+function shiftInZero(v: v128): v128 {
+  // lanes 3..6 of (0, v): one palignr on x86 (lane 0 of the zero vector would be a blend too)
+  return i32x4.shuffle(i32x4.splat(0), v, 3, 4, 5, 6);
 }
 
-/** Kernel row by kernel row, storing the partial sum after each (keeps TurboFan from spilling). */
+// The three inputs of one kernel row for one output vector, read through a cursor q that
+// points 4 bytes (stride 1) or 16 bytes (stride 2) before the input of the vector's first
+// output, so that every load has a constant offset: left (x-1), centre (x), right (x+1).
+// edgeL (a constant after inlining): first vector of the row, whose left neighbour is padding.
+@inline
+function centreAt(stride: i32, q: usize): v128 {
+  if (stride == 1) return v128.load(q, 4);
+  return i32x4.shuffle(v128.load(q, 16), v128.load(q, 32), 0, 2, 4, 6);
+}
+@inline
+function rightAt(stride: i32, q: usize): v128 {
+  if (stride == 1) return v128.load(q, 8);
+  return i32x4.shuffle(v128.load(q, 16), v128.load(q, 32), 1, 3, 5, 7);
+}
+/** `next` is centreAt (stride 1) or rightAt (stride 2) of the same cursor. */
+@inline
+function leftAt(stride: i32, edgeL: bool, q: usize, next: v128): v128 {
+  if (edgeL) return shiftInZero(next);
+  if (stride == 1) return v128.load(q);
+  return i32x4.shuffle(v128.load(q), next, 3, 4, 5, 6);
+}
+
+/** acc + one kernel row's three taps. edgeR: last vector of the row, mR clears lanes past the border. */
+@inline
+function rowTaps(stride: i32, edgeL: bool, edgeR: bool, q: usize, mR: v128, wl: v128, wc: v128, wr: v128, acc: v128): v128 {
+  const c = centreAt(stride, q);
+  let r = rightAt(stride, q);
+  const l = leftAt(stride, edgeL, q, stride == 1 ? c : r);
+  if (edgeR) r = v128.and(r, mR);
+  return madd(wr, r, madd(wc, c, madd(wl, l, acc)));
+}
+
+/** One output vector, kernel row by kernel row, storing the partial sum after each (keeps TurboFan from spilling). */
 @inline
 function outputVector(
-  stride: i32, masked: bool, r0: usize, r1: usize, r2: usize, o: usize, x4: usize,
+  stride: i32, edgeL: bool, edgeR: bool, doRelu: bool, q0: usize, q1: usize, q2: usize, o: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
-  bias: v128, mL: v128, mR: v128, doRelu: bool,
+  bias: v128, mR: v128,
 ): void {
-  let a = taps(stride, masked, r0, x4, w0, w1, w2, bias, mL, mR);
-  v128.store(o + x4, a);
-  a = taps(stride, masked, r1, x4, w3, w4, w5, a, mL, mR);
-  v128.store(o + x4, a);
-  a = taps(stride, masked, r2, x4, w6, w7, w8, a, mL, mR);
-  v128.store(o + x4, doRelu ? relu(a) : a);
+  let a = rowTaps(stride, edgeL, edgeR, q0, mR, w0, w1, w2, bias);
+  v128.store(o, a);
+  a = rowTaps(stride, edgeL, edgeR, q1, mR, w3, w4, w5, a);
+  v128.store(o, a);
+  a = rowTaps(stride, edgeL, edgeR, q2, mR, w6, w7, w8, a);
+  v128.store(o, doRelu ? relu(a) : a);
+}
+
+/**
+ * Two output vectors, one above the other (rows A and B), stride 1: input rows a..d; rows b
+ * and c feed both, so each loaded vector serves two multiply-adds. One store per input row.
+ */
+@inline
+function outputPair(
+  edgeL: bool, edgeR: bool, doRelu: bool, qa: usize, qb: usize, qc: usize, qd: usize, oA: usize, oB: usize,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
+  bp: usize, mR: v128,
+): void {
+  let A = rowTaps(1, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
+  v128.store(oA, A);
+  let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
+  if (edgeR) r = v128.and(r, mR);
+  A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
+  let B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+  v128.store(oB, B);
+  c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
+  if (edgeR) r = v128.and(r, mR);
+  A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
+  B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
+  v128.store(oA, doRelu ? relu(A) : A);
+  B = rowTaps(1, edgeL, edgeR, qd, mR, w6, w7, w8, B);
+  v128.store(oB, doRelu ? relu(B) : B);
 }
 
 @inline
 function dwconvPlanes(
-  stride: i32, inTable: usize, outTable: usize, C: i32, H: i32, W: i32,
-  weights: usize, zeroRow: usize, doRelu: bool,
+  stride: i32, doRelu: bool, inTable: usize, outTable: usize, C: i32, H: i32, W: i32,
+  weights: usize, zeroRow: usize,
 ): void {
   const Ho = (H - 1) / stride + 1;
   const Wo = (W - 1) / stride + 1;
   const rowBytes = <usize>(W << 2);
+  const outRowBytes = <usize>(Wo << 2);
   const nv = (Wo + 3) >> 2;            // vectors per output row
   const xl = (nv - 1) << 2;            // first pixel of the last vector
-  const xEnd = <usize>(xl << 2);
-  const ones = i32x4.splat(-1);
-  const mFirst = notFirstLane();
+  const xEnd = <usize>(xl << 2);       // its byte offset in the output row
+  const back: usize = stride == 1 ? 4 : 16;  // cursor = input position - back
   // Right neighbour valid for lanes whose input column + 1 < W.
-  const mLast = stride == 1 ? laneMask(W - 1 - xl) : laneMask((W >> 1) - xl);
-  const mFirstR = nv == 1 ? mLast : ones;
+  const mR = stride == 1 ? laneMask(W - 1 - xl) : laneMask((W >> 1) - xl);
+  const pairs = stride == 1 && nv > 1 ? Ho >> 1 : 0;
   for (let c = 0; c < C; c++) {
     const inP = <usize>load<u32>(inTable + (c << 2));
-    const outP = <usize>load<u32>(outTable + (c << 2));
+    let o = <usize>load<u32>(outTable + (c << 2));
     const wp = weights + <usize>(c * DW_WEIGHT_FLOATS * 4);
     const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp, 4), w2 = v128.load32_splat(wp, 8);
     const w3 = v128.load32_splat(wp, 12), w4 = v128.load32_splat(wp, 16), w5 = v128.load32_splat(wp, 20);
     const w6 = v128.load32_splat(wp, 24), w7 = v128.load32_splat(wp, 28), w8 = v128.load32_splat(wp, 32);
     const bias = v128.load32_splat(wp, 36);
-    for (let yo = 0; yo < Ho; yo++) {
+    const bp = wp + 36;
+    let yo = 0;
+    for (let k = 0; k < pairs; k++) {
+      let qb = inP + <usize>yo * rowBytes - 4;
+      let qa = yo > 0 ? qb - rowBytes : zeroRow - 4;
+      let qc = qb + rowBytes;
+      let qd = yo + 2 < H ? qc + rowBytes : zeroRow - 4;
+      let oA = o, oB = o + outRowBytes;
+      // The last vector first: what it spills past row A's end lands at the start of row B,
+      // which the first vector then writes.
+      outputPair(false, true, doRelu, qa + xEnd, qb + xEnd, qc + xEnd, qd + xEnd, oA + xEnd, oB + xEnd,
+        w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      outputPair(true, false, doRelu, qa, qb, qc, qd, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      const oEnd = o + xEnd;
+      while ((oA += 16) < oEnd) {
+        qa += 16; qb += 16; qc += 16; qd += 16; oB += 16;
+        outputPair(false, false, doRelu, qa, qb, qc, qd, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      }
+      o += outRowBytes << 1;
+      yo += 2;
+    }
+    for (; yo < Ho; yo++) {
       const iy = yo * stride - 1;
-      const r0 = iy >= 0 ? inP + <usize>iy * rowBytes : zeroRow;
-      const r1 = inP + <usize>(iy + 1) * rowBytes;
-      const r2 = iy + 2 < H ? inP + <usize>(iy + 2) * rowBytes : zeroRow;
-      const o = outP + <usize>(yo * Wo * 4);
-      outputVector(stride, true, r0, r1, r2, o, 0, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mFirst, mFirstR, doRelu);
-      for (let x4: usize = 16; x4 < xEnd; x4 += 16) {
-        outputVector(stride, false, r0, r1, r2, o, x4, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, ones, ones, doRelu);
+      let q1 = inP + <usize>(iy + 1) * rowBytes - back;
+      let q0 = iy >= 0 ? q1 - rowBytes : zeroRow - back;
+      let q2 = iy + 2 < H ? q1 + rowBytes : zeroRow - back;
+      if (nv == 1) {
+        outputVector(stride, true, true, doRelu, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+      } else {
+        outputVector(stride, true, false, doRelu, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        let oo = o;
+        const oEnd = o + xEnd;
+        while ((oo += 16) < oEnd) {
+          q0 += 16 * stride; q1 += 16 * stride; q2 += 16 * stride;
+          outputVector(stride, false, false, doRelu, q0, q1, q2, oo, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        }
+        q0 += 16 * stride; q1 += 16 * stride; q2 += 16 * stride;
+        outputVector(stride, false, true, doRelu, q0, q1, q2, oEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       }
-      if (nv > 1) {
-        outputVector(stride, true, r0, r1, r2, o, xEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, ones, mLast, doRelu);
-      }
+      o += outRowBytes;
     }
   }
+}
+
+// One copy per (stride, ReLU), so no such test runs inside the loops.
+function dwS1(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
+  dwconvPlanes(1, false, inTable, outTable, C, H, W, weights, zeroRow);
+}
+function dwS1Relu(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
+  dwconvPlanes(1, true, inTable, outTable, C, H, W, weights, zeroRow);
+}
+function dwS2(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
+  dwconvPlanes(2, false, inTable, outTable, C, H, W, weights, zeroRow);
+}
+function dwS2Relu(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
+  dwconvPlanes(2, true, inTable, outTable, C, H, W, weights, zeroRow);
 }
 
 /**
@@ -118,8 +213,12 @@ export function dwconv3x3(
   inTable: usize, outTable: usize, C: i32, H: i32, W: i32, stride: i32,
   weights: usize, zeroRow: usize, flags: i32,
 ): void {
-  // One specialised copy per stride, so no stride test runs in the inner loop.
   const doRelu = (flags & FLAG_RELU) != 0;
-  if (stride == 1) dwconvPlanes(1, inTable, outTable, C, H, W, weights, zeroRow, doRelu);
-  else dwconvPlanes(2, inTable, outTable, C, H, W, weights, zeroRow, doRelu);
+  if (stride == 1) {
+    if (doRelu) dwS1Relu(inTable, outTable, C, H, W, weights, zeroRow);
+    else dwS1(inTable, outTable, C, H, W, weights, zeroRow);
+  } else {
+    if (doRelu) dwS2Relu(inTable, outTable, C, H, W, weights, zeroRow);
+    else dwS2(inTable, outTable, C, H, W, weights, zeroRow);
+  }
 }
