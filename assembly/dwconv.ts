@@ -96,28 +96,46 @@ function outputVector(
 }
 
 /**
- * Two output vectors, one above the other (rows A and B), stride 1: input rows a..d; rows b
- * and c feed both, so each loaded vector serves two multiply-adds. One store per input row.
+ * Two output vectors, one above the other (rows A and B). Stride 1: input rows a..d, A reads
+ * a b c and B reads b c d; stride 2: rows a..e, A reads a b c and B reads c d e. The shared
+ * rows are loaded (and at stride 2 deinterleaved) once for both. One store per input row.
  */
 @inline
 function outputPair(
-  edgeL: bool, edgeR: bool, doRelu: bool, qa: usize, qb: usize, qc: usize, qd: usize, oA: usize, oB: usize,
+  stride: i32, edgeL: bool, edgeR: bool, doRelu: bool,
+  qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
   bp: usize, mR: v128,
 ): void {
-  let A = rowTaps(1, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
+  let A = rowTaps(stride, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
   v128.store(oA, A);
-  let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
-  if (edgeR) r = v128.and(r, mR);
-  A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
-  let B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
-  v128.store(oB, B);
-  c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
-  if (edgeR) r = v128.and(r, mR);
-  A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
-  B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
-  v128.store(oA, doRelu ? relu(A) : A);
-  B = rowTaps(1, edgeL, edgeR, qd, mR, w6, w7, w8, B);
+  let B: v128;
+  if (stride == 1) {
+    let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
+    if (edgeR) r = v128.and(r, mR);
+    A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
+    B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+    v128.store(oB, B);
+    c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
+    if (edgeR) r = v128.and(r, mR);
+    A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
+    B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
+    v128.store(oA, doRelu ? relu(A) : A);
+    B = rowTaps(1, edgeL, edgeR, qd, mR, w6, w7, w8, B);
+  } else {
+    A = rowTaps(2, edgeL, edgeR, qb, mR, w3, w4, w5, A);
+    v128.store(oA, A);
+    const c = centreAt(2, qc);
+    let r = rightAt(2, qc);
+    const l = leftAt(2, edgeL, qc, r);
+    if (edgeR) r = v128.and(r, mR);
+    A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
+    B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+    v128.store(oA, doRelu ? relu(A) : A);
+    B = rowTaps(2, edgeL, edgeR, qd, mR, w3, w4, w5, B);
+    v128.store(oB, B);
+    B = rowTaps(2, edgeL, edgeR, qe, mR, w6, w7, w8, B);
+  }
   v128.store(oB, doRelu ? relu(B) : B);
 }
 
@@ -136,7 +154,8 @@ function dwconvPlanes(
   const back: usize = stride == 1 ? 4 : 16;  // cursor = input position - back
   // Right neighbour valid for lanes whose input column + 1 < W.
   const mR = stride == 1 ? laneMask(W - 1 - xl) : laneMask((W >> 1) - xl);
-  const pairs = stride == 1 && nv > 1 ? Ho >> 1 : 0;
+  const pairs = nv > 1 ? Ho >> 1 : 0;
+  const step: usize = 16 * stride;     // cursor advance per output vector
   for (let c = 0; c < C; c++) {
     const inP = <usize>load<u32>(inTable + (c << 2));
     let o = <usize>load<u32>(outTable + (c << 2));
@@ -148,20 +167,28 @@ function dwconvPlanes(
     const bp = wp + 36;
     let yo = 0;
     for (let k = 0; k < pairs; k++) {
-      let qb = inP + <usize>yo * rowBytes - 4;
-      let qa = yo > 0 ? qb - rowBytes : zeroRow - 4;
+      const iy = yo * stride - 1;
+      let qb = inP + <usize>(iy + 1) * rowBytes - back;
+      let qa = iy >= 0 ? qb - rowBytes : zeroRow - back;
       let qc = qb + rowBytes;
-      let qd = yo + 2 < H ? qc + rowBytes : zeroRow - 4;
+      let qd: usize, qe: usize = 0;
+      if (stride == 1) {
+        qd = iy + 3 < H ? qc + rowBytes : zeroRow - back;
+      } else {
+        qd = qc + rowBytes;
+        qe = iy + 4 < H ? qd + rowBytes : zeroRow - back;
+      }
       let oA = o, oB = o + outRowBytes;
+      const qEnd = xEnd * stride;
       // The last vector first: what it spills past row A's end lands at the start of row B,
       // which the first vector then writes.
-      outputPair(false, true, doRelu, qa + xEnd, qb + xEnd, qc + xEnd, qd + xEnd, oA + xEnd, oB + xEnd,
+      outputPair(stride, false, true, doRelu, qa + qEnd, qb + qEnd, qc + qEnd, qd + qEnd, qe + qEnd, oA + xEnd, oB + xEnd,
         w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
-      outputPair(true, false, doRelu, qa, qb, qc, qd, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      outputPair(stride, true, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
       const oEnd = o + xEnd;
       while ((oA += 16) < oEnd) {
-        qa += 16; qb += 16; qc += 16; qd += 16; oB += 16;
-        outputPair(false, false, doRelu, qa, qb, qc, qd, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        qa += step; qb += step; qc += step; qd += step; qe += step; oB += 16;
+        outputPair(stride, false, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
       }
       o += outRowBytes << 1;
       yo += 2;
@@ -178,10 +205,10 @@ function dwconvPlanes(
         let oo = o;
         const oEnd = o + xEnd;
         while ((oo += 16) < oEnd) {
-          q0 += 16 * stride; q1 += 16 * stride; q2 += 16 * stride;
+          q0 += step; q1 += step; q2 += step;
           outputVector(stride, false, false, doRelu, q0, q1, q2, oo, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
         }
-        q0 += 16 * stride; q1 += 16 * stride; q2 += 16 * stride;
+        q0 += step; q1 += step; q2 += step;
         outputVector(stride, false, true, doRelu, q0, q1, q2, oEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       }
       o += outRowBytes;
