@@ -105,16 +105,16 @@ function outputPair(
   stride: i32, edgeL: bool, edgeR: bool, doRelu: bool,
   qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
-  bp: usize, mR: v128,
+  bias: v128, mR: v128,
 ): void {
-  let A = rowTaps(stride, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
+  let A = rowTaps(stride, edgeL, edgeR, qa, mR, w0, w1, w2, bias);
   v128.store(oA, A);
   let B: v128;
   if (stride == 1) {
     let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
     if (edgeR) r = v128.and(r, mR);
     A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
-    B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+    B = madd(w2, r, madd(w1, c, madd(w0, l, bias)));
     v128.store(oB, B);
     c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
     if (edgeR) r = v128.and(r, mR);
@@ -130,7 +130,7 @@ function outputPair(
     const l = leftAt(2, edgeL, qc, r);
     if (edgeR) r = v128.and(r, mR);
     A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
-    B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+    B = madd(w2, r, madd(w1, c, madd(w0, l, bias)));
     v128.store(oA, doRelu ? relu(A) : A);
     B = rowTaps(2, edgeL, edgeR, qd, mR, w3, w4, w5, B);
     v128.store(oB, B);
@@ -164,11 +164,12 @@ function dwconvPlanes(
     const w3 = v128.load32_splat(wp, 12), w4 = v128.load32_splat(wp, 16), w5 = v128.load32_splat(wp, 20);
     const w6 = v128.load32_splat(wp, 24), w7 = v128.load32_splat(wp, 28), w8 = v128.load32_splat(wp, 32);
     const bias = v128.load32_splat(wp, 36);
-    const bp = wp + 36;
     let yo = 0;
+    let qRow = inP - back;                 // cursor of input row 2 * yo (stride 2) or yo
     for (let k = 0; k < pairs; k++) {
       const iy = yo * stride - 1;
-      let qb = inP + <usize>(iy + 1) * rowBytes - back;
+      let qb = qRow;
+      qRow += rowBytes * (2 * stride);
       let qa = iy >= 0 ? qb - rowBytes : zeroRow - back;
       let qc = qb + rowBytes;
       let qd: usize, qe: usize = 0;
@@ -183,12 +184,12 @@ function dwconvPlanes(
       // The last vector first: what it spills past row A's end lands at the start of row B,
       // which the first vector then writes.
       outputPair(stride, false, true, doRelu, qa + qEnd, qb + qEnd, qc + qEnd, qd + qEnd, qe + qEnd, oA + xEnd, oB + xEnd,
-        w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
-      outputPair(stride, true, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+      outputPair(stride, true, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       const oEnd = o + xEnd;
       while ((oA += 16) < oEnd) {
         qa += step; qb += step; qc += step; qd += step; qe += step; oB += 16;
-        outputPair(stride, false, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        outputPair(stride, false, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       }
       o += outRowBytes << 1;
       yo += 2;
