@@ -19,9 +19,11 @@
 // the top of the loop body (which spills). See ../../shared/notes/assemblyscript.md,
 // depthwise v5.
 //
-// Code generation: every (stride, ReLU) pair is its own function (dwS1, dwS1Relu, ...)
-// with the constants inlined. Inlining two strides into one function let Binaryen fold
-// the copies back together behind runtime stride tests, which cost a third of the speed.
+// Code generation: each stride is its own function (dwS1, dwS2) with the constants
+// inlined. Inlining both strides into one function let Binaryen fold the copies back
+// together behind runtime stride tests, which cost a third of the speed. ReLU is a pass
+// over each finished plane instead of more copies of the loops (module size: the package
+// size test allows little more).
 import { madd, relu, laneMask } from "./simd";
 import { FLAG_RELU } from "./gemm";
 
@@ -83,7 +85,7 @@ function rowTaps(stride: i32, edgeL: bool, edgeR: bool, q: usize, mR: v128, wl: 
 /** One output vector, kernel row by kernel row, storing the partial sum after each (keeps TurboFan from spilling). */
 @inline
 function outputVector(
-  stride: i32, edgeL: bool, edgeR: bool, doRelu: bool, q0: usize, q1: usize, q2: usize, o: usize,
+  stride: i32, edgeL: bool, edgeR: bool, q0: usize, q1: usize, q2: usize, o: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
   bias: v128, mR: v128,
 ): void {
@@ -92,7 +94,7 @@ function outputVector(
   a = rowTaps(stride, edgeL, edgeR, q1, mR, w3, w4, w5, a);
   v128.store(o, a);
   a = rowTaps(stride, edgeL, edgeR, q2, mR, w6, w7, w8, a);
-  v128.store(o, doRelu ? relu(a) : a);
+  v128.store(o, a);
 }
 
 /**
@@ -102,7 +104,7 @@ function outputVector(
  */
 @inline
 function outputPair(
-  stride: i32, edgeL: bool, edgeR: bool, doRelu: bool,
+  stride: i32, edgeL: bool, edgeR: bool,
   qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
   bias: v128, mR: v128,
@@ -120,7 +122,7 @@ function outputPair(
     if (edgeR) r = v128.and(r, mR);
     A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
     B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
-    v128.store(oA, doRelu ? relu(A) : A);
+    v128.store(oA, A);
     B = rowTaps(1, edgeL, edgeR, qd, mR, w6, w7, w8, B);
   } else {
     A = rowTaps(2, edgeL, edgeR, qb, mR, w3, w4, w5, A);
@@ -131,12 +133,12 @@ function outputPair(
     if (edgeR) r = v128.and(r, mR);
     A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
     B = madd(w2, r, madd(w1, c, madd(w0, l, bias)));
-    v128.store(oA, doRelu ? relu(A) : A);
+    v128.store(oA, A);
     B = rowTaps(2, edgeL, edgeR, qd, mR, w3, w4, w5, B);
     v128.store(oB, B);
     B = rowTaps(2, edgeL, edgeR, qe, mR, w6, w7, w8, B);
   }
-  v128.store(oB, doRelu ? relu(B) : B);
+  v128.store(oB, B);
 }
 
 @inline
@@ -158,7 +160,8 @@ function dwconvPlanes(
   const step: usize = 16 * stride;     // cursor advance per output vector
   for (let c = 0; c < C; c++) {
     const inP = <usize>load<u32>(inTable + (c << 2));
-    let o = <usize>load<u32>(outTable + (c << 2));
+    const outP = <usize>load<u32>(outTable + (c << 2));
+    let o = outP;
     const wp = weights + <usize>(c * DW_WEIGHT_FLOATS * 4);
     const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp, 4), w2 = v128.load32_splat(wp, 8);
     const w3 = v128.load32_splat(wp, 12), w4 = v128.load32_splat(wp, 16), w5 = v128.load32_splat(wp, 20);
@@ -183,13 +186,13 @@ function dwconvPlanes(
       const qEnd = xEnd * stride;
       // The last vector first: what it spills past row A's end lands at the start of row B,
       // which the first vector then writes.
-      outputPair(stride, false, true, doRelu, qa + qEnd, qb + qEnd, qc + qEnd, qd + qEnd, qe + qEnd, oA + xEnd, oB + xEnd,
+      outputPair(stride, false, true, qa + qEnd, qb + qEnd, qc + qEnd, qd + qEnd, qe + qEnd, oA + xEnd, oB + xEnd,
         w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-      outputPair(stride, true, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+      outputPair(stride, true, false, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       const oEnd = o + xEnd;
       while ((oA += 16) < oEnd) {
         qa += step; qb += step; qc += step; qd += step; qe += step; oB += 16;
-        outputPair(stride, false, false, doRelu, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        outputPair(stride, false, false, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       }
       o += outRowBytes << 1;
       yo += 2;
@@ -200,35 +203,35 @@ function dwconvPlanes(
       let q0 = iy >= 0 ? q1 - rowBytes : zeroRow - back;
       let q2 = iy + 2 < H ? q1 + rowBytes : zeroRow - back;
       if (nv == 1) {
-        outputVector(stride, true, true, doRelu, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        outputVector(stride, true, true, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       } else {
-        outputVector(stride, true, false, doRelu, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        outputVector(stride, true, false, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
         let oo = o;
         const oEnd = o + xEnd;
         while ((oo += 16) < oEnd) {
           q0 += step; q1 += step; q2 += step;
-          outputVector(stride, false, false, doRelu, q0, q1, q2, oo, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+          outputVector(stride, false, false, q0, q1, q2, oo, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
         }
         q0 += step; q1 += step; q2 += step;
-        outputVector(stride, false, true, doRelu, q0, q1, q2, oEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        outputVector(stride, false, true, q0, q1, q2, oEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
       }
       o += outRowBytes;
+    }
+    // ReLU as a pass over the finished plane (still in L1) rather than a second copy of
+    // every loop: the depthwise layers of ShuffleNet have none, so this keeps the module small.
+    if (doRelu) {
+      const end = outP + <usize>(Ho * Wo * 4);
+      for (let p = outP; p < end; p += 16) v128.store(p, relu(v128.load(p)));
     }
   }
 }
 
-// One copy per (stride, ReLU), so no such test runs inside the loops.
-function dwS1(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
-  dwconvPlanes(1, false, inTable, outTable, C, H, W, weights, zeroRow);
+// One copy per stride, so no stride test runs inside the loops.
+function dwS1(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize, doRelu: bool): void {
+  dwconvPlanes(1, doRelu, inTable, outTable, C, H, W, weights, zeroRow);
 }
-function dwS1Relu(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
-  dwconvPlanes(1, true, inTable, outTable, C, H, W, weights, zeroRow);
-}
-function dwS2(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
-  dwconvPlanes(2, false, inTable, outTable, C, H, W, weights, zeroRow);
-}
-function dwS2Relu(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize): void {
-  dwconvPlanes(2, true, inTable, outTable, C, H, W, weights, zeroRow);
+function dwS2(inTable: usize, outTable: usize, C: i32, H: i32, W: i32, weights: usize, zeroRow: usize, doRelu: bool): void {
+  dwconvPlanes(2, doRelu, inTable, outTable, C, H, W, weights, zeroRow);
 }
 
 /**
@@ -242,11 +245,6 @@ export function dwconv3x3(
   weights: usize, zeroRow: usize, flags: i32,
 ): void {
   const doRelu = (flags & FLAG_RELU) != 0;
-  if (stride == 1) {
-    if (doRelu) dwS1Relu(inTable, outTable, C, H, W, weights, zeroRow);
-    else dwS1(inTable, outTable, C, H, W, weights, zeroRow);
-  } else {
-    if (doRelu) dwS2Relu(inTable, outTable, C, H, W, weights, zeroRow);
-    else dwS2(inTable, outTable, C, H, W, weights, zeroRow);
-  }
+  if (stride == 1) dwS1(inTable, outTable, C, H, W, weights, zeroRow, doRelu);
+  else dwS2(inTable, outTable, C, H, W, weights, zeroRow, doRelu);
 }
