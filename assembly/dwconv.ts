@@ -8,16 +8,15 @@
 // row end: those lanes land in the next row (written again later, rows go in order) or
 // in the plane's padding, which every plane has.
 //
-// Stride 1 computes two output rows per pass (rows b and c of the four input rows feed
-// both), so each loaded vector serves two multiply-adds; an odd last row and stride 2
-// go one row at a time.
+// Two output rows per pass: at stride 1 input rows b and c of the four feed both, at
+// stride 2 the middle one of the five (loaded and deinterleaved once). An odd last row
+// (and a row of at most four outputs) goes alone.
 //
 // Packed weights, per channel: [w00 w01 w02 w10 w11 w12 w20 w21 w22 bias 0 0] (48 bytes).
 //
-// Register budget: 9 weights stay in registers (and the bias, one row at a time); a
-// partial sum is stored after each input row so TurboFan cannot hoist all the loads to
-// the top of the loop body (which spills). See ../../shared/notes/assemblyscript.md,
-// depthwise v5.
+// Register budget: 9 weights and the bias stay in registers; a partial sum is stored
+// after each input row so TurboFan cannot hoist all the loads to the top of the loop
+// body (which spills). See ../../shared/notes/assemblyscript.md, depthwise v5.
 //
 // Code generation: each stride is its own function (dwS1, dwS2) with the constants
 // inlined. Inlining both strides into one function let Binaryen fold the copies back
@@ -30,6 +29,7 @@ import { FLAG_RELU } from "./gemm";
 export const DW_WEIGHT_FLOATS: i32 = 12;
 
 // ---- stride 2: output x reads input 2x-1, 2x, 2x+1; deinterleave 8 inputs into even/odd lanes ----
+// (these three serve max pooling, assembly/pool.ts)
 @inline
 export function evenLanes(p: usize): v128 {
   return i32x4.shuffle(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
