@@ -9,8 +9,10 @@
 // in the plane's padding, which every plane has.
 //
 // Two output rows per pass: at stride 1 input rows b and c of the four feed both, at
-// stride 2 the middle one of the five (loaded and deinterleaved once). An odd last row
-// (and a row of at most four outputs) goes alone.
+// stride 2 the middle one of the five (loaded and deinterleaved once). At stride 1 an odd
+// row count ends with three rows in one pass (7x7: pair, pair, triple instead of three
+// pairs and a single row); at stride 2 an odd last row, and any row of at most four
+// outputs, goes alone.
 //
 // Packed weights, per channel: [w00 w01 w02 w10 w11 w12 w20 w21 w22 bias 0 0] (48 bytes).
 //
@@ -141,6 +143,40 @@ function outputPair(
   v128.store(oB, B);
 }
 
+/**
+ * Three output vectors in a column (rows A, B, C), stride 1, for an odd row count's last
+ * three rows: input rows a..e, row c feeds all three. The bias is splatted from memory (bp):
+ * as a register it would be the sixteenth live v128.
+ */
+@inline
+function outputTriple(
+  edgeL: bool, edgeR: bool,
+  qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize, oC: usize,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
+  bp: usize, mR: v128,
+): void {
+  let A = rowTaps(1, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
+  v128.store(oA, A);
+  let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
+  if (edgeR) r = v128.and(r, mR);
+  A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
+  let B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+  v128.store(oB, B);
+  c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
+  if (edgeR) r = v128.and(r, mR);
+  A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
+  B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
+  let C = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+  v128.store(oA, A);
+  c = centreAt(1, qd); r = rightAt(1, qd); l = leftAt(1, edgeL, qd, c);
+  if (edgeR) r = v128.and(r, mR);
+  B = madd(w8, r, madd(w7, c, madd(w6, l, B)));
+  C = madd(w5, r, madd(w4, c, madd(w3, l, C)));
+  v128.store(oB, B);
+  C = rowTaps(1, edgeL, edgeR, qe, mR, w6, w7, w8, C);
+  v128.store(oC, C);
+}
+
 @inline
 function dwconvPlanes(
   stride: i32, doRelu: bool, inTable: usize, outTable: usize, C: i32, H: i32, W: i32,
@@ -156,7 +192,9 @@ function dwconvPlanes(
   const back: usize = stride == 1 ? 4 : 16;  // cursor = input position - back
   // Right neighbour valid for lanes whose input column + 1 < W.
   const mR = stride == 1 ? laneMask(W - 1 - xl) : laneMask((W >> 1) - xl);
-  const pairs = nv > 1 ? Ho >> 1 : 0;
+  // stride 1 with an odd row count >= 3 ends with a triple instead of a pair and a single row
+  const triple = stride == 1 && nv > 1 && Ho >= 3 && (Ho & 1) != 0;
+  const pairs = nv > 1 ? (triple ? (Ho - 3) >> 1 : Ho >> 1) : 0;
   const step: usize = 16 * stride;     // cursor advance per output vector
   for (let c = 0; c < C; c++) {
     const inP = <usize>load<u32>(inTable + (c << 2));
@@ -196,6 +234,24 @@ function dwconvPlanes(
       }
       o += outRowBytes << 1;
       yo += 2;
+    }
+    if (triple) {
+      const bp = wp + 36;
+      let qb = qRow;
+      let qa = yo > 0 ? qb - rowBytes : zeroRow - 4;
+      let qc = qb + rowBytes, qd = qc + rowBytes;
+      let qe = zeroRow - 4;                // the triple ends the plane
+      let oA = o, oB = o + outRowBytes, oC = oB + outRowBytes;
+      outputTriple(false, true, qa + xEnd, qb + xEnd, qc + xEnd, qd + xEnd, qe + xEnd, oA + xEnd, oB + xEnd, oC + xEnd,
+        w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      outputTriple(true, false, qa, qb, qc, qd, qe, oA, oB, oC, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      const oEnd = o + xEnd;
+      while ((oA += 16) < oEnd) {
+        qa += 16; qb += 16; qc += 16; qd += 16; qe += 16; oB += 16; oC += 16;
+        outputTriple(false, false, qa, qb, qc, qd, qe, oA, oB, oC, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+      }
+      o += outRowBytes * 3;
+      yo += 3;
     }
     for (; yo < Ho; yo++) {
       const iy = yo * stride - 1;
