@@ -1,30 +1,29 @@
 // Depthwise 3x3 convolution, pad 1, stride 1 or 2, on channel planes, fused bias and
 // optional ReLU. Also serves 3x3 average pooling (count_include_pad): weights 1/9, bias 0.
 //
-// SIMD runs along the pixels of a row, 4 outputs per vector. Rows above and below the
-// image read a shared zero row instead of branching. The left image border is a zero
-// shifted into the first vector of each row (nothing before a row is read); the right
-// border is a lane mask on the last vector. The last vector of a row may spill past the
-// row end: those lanes land in the next row (written again later, rows go in order) or
-// in the plane's padding, which every plane has.
-//
-// Two output rows per pass: at stride 1 input rows b and c of the four feed both, at
-// stride 2 the middle one of the five (loaded and deinterleaved once). At stride 1 an odd
-// row count ends with three rows in one pass (7x7: pair, pair, triple instead of three
-// pairs and a single row); at stride 2 an odd last row, and any row of at most four
-// outputs, goes alone.
+// SIMD runs along the pixels of a row, 4 outputs per vector. A plane is computed column
+// by column (one output vector wide) from top to bottom: each input row is loaded once per
+// column and feeds every output row it touches (three at stride 1, two for the odd rows at
+// stride 2), with the running sums rolling down the column, so an output vector costs three
+// (stride 1) or six (stride 2) input loads and one store. Rows outside the image add
+// nothing and are never read. The left image border is a zero shifted into the first
+// column (nothing before a row is read); the right border is a lane mask on the last. The
+// last column may spill past the row end: those lanes land at the start of the next row,
+// which the first column writes afterwards (so the last column goes first), or in the
+// plane's padding, which every plane has. Rows of at most four outputs go row by row,
+// with the shared zero row standing for the rows outside the image.
 //
 // Packed weights, per channel: [w00 w01 w02 w10 w11 w12 w20 w21 w22 bias 0 0] (48 bytes).
 //
-// Register budget: 9 weights and the bias stay in registers; a partial sum is stored
-// after each input row so TurboFan cannot hoist all the loads to the top of the loop
-// body (which spills). See ../../shared/notes/assemblyscript.md, depthwise v5.
+// Register budget: 9 weights, the two or three running sums and one row's three input
+// vectors (15 v128, the most V8 keeps in xmm registers); the bias is splatted from memory
+// where it is needed. The one store per input row also keeps TurboFan from hoisting the
+// next row's loads (see ../../shared/notes/assemblyscript.md, depthwise v5).
 //
 // Code generation: each stride is its own function (dwS1, dwS2) with the constants
 // inlined. Inlining both strides into one function let Binaryen fold the copies back
 // together behind runtime stride tests, which cost a third of the speed. ReLU is a pass
-// over each finished plane instead of more copies of the loops (module size: the package
-// size test allows little more).
+// over each finished plane instead of more copies of the loops (module size).
 import { madd, relu, laneMask } from "./simd";
 import { FLAG_RELU } from "./gemm";
 
@@ -100,81 +99,61 @@ function outputVector(
 }
 
 /**
- * Two output vectors, one above the other (rows A and B). Stride 1: input rows a..d, A reads
- * a b c and B reads b c d; stride 2: rows a..e, A reads a b c and B reads c d e. The shared
- * rows are loaded (and at stride 2 deinterleaved) once for both. One store per input row.
+ * Stride 1, one column of output vectors down the whole plane: each input row is loaded once
+ * and feeds the three outputs it touches (rows i-1, i, i+1), whose sums roll down the column:
+ * three loads and one store per output vector. The rows outside the image add nothing, so
+ * they are never read. q: cursor of input row 0 at this column; o: output row 0.
  */
 @inline
-function outputPair(
-  stride: i32, edgeL: bool, edgeR: bool,
-  qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize,
-  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
-  bias: v128, mR: v128,
-): void {
-  let A = rowTaps(stride, edgeL, edgeR, qa, mR, w0, w1, w2, bias);
-  v128.store(oA, A);
-  let B: v128;
-  if (stride == 1) {
-    let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
-    if (edgeR) r = v128.and(r, mR);
-    A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
-    B = madd(w2, r, madd(w1, c, madd(w0, l, bias)));
-    v128.store(oB, B);
-    c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
-    if (edgeR) r = v128.and(r, mR);
-    A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
-    B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
-    v128.store(oA, A);
-    B = rowTaps(1, edgeL, edgeR, qd, mR, w6, w7, w8, B);
-  } else {
-    A = rowTaps(2, edgeL, edgeR, qb, mR, w3, w4, w5, A);
-    v128.store(oA, A);
-    const c = centreAt(2, qc);
-    let r = rightAt(2, qc);
-    const l = leftAt(2, edgeL, qc, r);
-    if (edgeR) r = v128.and(r, mR);
-    A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
-    B = madd(w2, r, madd(w1, c, madd(w0, l, bias)));
-    v128.store(oA, A);
-    B = rowTaps(2, edgeL, edgeR, qd, mR, w3, w4, w5, B);
-    v128.store(oB, B);
-    B = rowTaps(2, edgeL, edgeR, qe, mR, w6, w7, w8, B);
-  }
-  v128.store(oB, B);
-}
-
-/**
- * Three output vectors in a column (rows A, B, C), stride 1, for an odd row count's last
- * three rows: input rows a..e, row c feeds all three. The bias is splatted from memory (bp):
- * as a register it would be the sixteenth live v128.
- */
-@inline
-function outputTriple(
-  edgeL: bool, edgeR: bool,
-  qa: usize, qb: usize, qc: usize, qd: usize, qe: usize, oA: usize, oB: usize, oC: usize,
+function outputColumn(
+  edgeL: bool, edgeR: bool, q: usize, o: usize, H: i32, rowBytes: usize,
   w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
   bp: usize, mR: v128,
 ): void {
-  let A = rowTaps(1, edgeL, edgeR, qa, mR, w0, w1, w2, v128.load32_splat(bp));
-  v128.store(oA, A);
-  let c = centreAt(1, qb), r = rightAt(1, qb), l = leftAt(1, edgeL, qb, c);
+  let c = centreAt(1, q), r = rightAt(1, q), l = leftAt(1, edgeL, q, c);
   if (edgeR) r = v128.and(r, mR);
-  A = madd(w5, r, madd(w4, c, madd(w3, l, A)));
-  let B = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
-  v128.store(oB, B);
-  c = centreAt(1, qc); r = rightAt(1, qc); l = leftAt(1, edgeL, qc, c);
-  if (edgeR) r = v128.and(r, mR);
-  A = madd(w8, r, madd(w7, c, madd(w6, l, A)));
-  B = madd(w5, r, madd(w4, c, madd(w3, l, B)));
-  let C = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
-  v128.store(oA, A);
-  c = centreAt(1, qd); r = rightAt(1, qd); l = leftAt(1, edgeL, qd, c);
-  if (edgeR) r = v128.and(r, mR);
-  B = madd(w8, r, madd(w7, c, madd(w6, l, B)));
-  C = madd(w5, r, madd(w4, c, madd(w3, l, C)));
-  v128.store(oB, B);
-  C = rowTaps(1, edgeL, edgeR, qe, mR, w6, w7, w8, C);
-  v128.store(oC, C);
+  let Q = madd(w5, r, madd(w4, c, madd(w3, l, v128.load32_splat(bp))));   // output row 0
+  let R = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));   // output row 1
+  for (let i = 1; i < H; i++) {
+    q += rowBytes;
+    c = centreAt(1, q); r = rightAt(1, q); l = leftAt(1, edgeL, q, c);
+    if (edgeR) r = v128.and(r, mR);
+    Q = madd(w8, r, madd(w7, c, madd(w6, l, Q)));                          // output row i-1 done
+    v128.store(o, Q);
+    o += rowBytes;
+    Q = madd(w5, r, madd(w4, c, madd(w3, l, R)));
+    R = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+  }
+  v128.store(o, Q);                                                        // output row H-1
+}
+
+/**
+ * Stride 2, one column of output vectors down the whole plane: output row y reads input rows
+ * 2y-1, 2y, 2y+1; each odd input row is loaded and deinterleaved once for the two outputs it
+ * touches. q: cursor of input row 0 at this column; o: output row 0.
+ */
+@inline
+function outputColumnS2(
+  edgeL: bool, edgeR: bool, q: usize, o: usize, H: i32, Ho: i32, rowBytes: usize, outRowBytes: usize,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
+  bp: usize, mR: v128,
+): void {
+  let Q = rowTaps(2, edgeL, edgeR, q, mR, w3, w4, w5, v128.load32_splat(bp));  // output row 0, input row 0
+  for (let y = 1; y < Ho; y++) {
+    q += rowBytes;                                                           // input row 2y-1
+    const c = centreAt(2, q);
+    let r = rightAt(2, q);
+    const l = leftAt(2, edgeL, q, r);
+    if (edgeR) r = v128.and(r, mR);
+    Q = madd(w8, r, madd(w7, c, madd(w6, l, Q)));                            // output row y-1 done
+    v128.store(o, Q);
+    o += outRowBytes;
+    Q = madd(w2, r, madd(w1, c, madd(w0, l, v128.load32_splat(bp))));
+    q += rowBytes;                                                           // input row 2y
+    Q = rowTaps(2, edgeL, edgeR, q, mR, w3, w4, w5, Q);
+  }
+  if ((H & 1) == 0) Q = rowTaps(2, edgeL, edgeR, q + rowBytes, mR, w6, w7, w8, Q);  // input row H-1
+  v128.store(o, Q);
 }
 
 @inline
@@ -192,10 +171,6 @@ function dwconvPlanes(
   const back: usize = stride == 1 ? 4 : 16;  // cursor = input position - back
   // Right neighbour valid for lanes whose input column + 1 < W.
   const mR = stride == 1 ? laneMask(W - 1 - xl) : laneMask((W >> 1) - xl);
-  // stride 1 with an odd row count >= 3 ends with a triple instead of a pair and a single row
-  const triple = stride == 1 && nv > 1 && Ho >= 3 && (Ho & 1) != 0;
-  const pairs = nv > 1 ? (triple ? (Ho - 3) >> 1 : Ho >> 1) : 0;
-  const step: usize = 16 * stride;     // cursor advance per output vector
   for (let c = 0; c < C; c++) {
     const inP = <usize>load<u32>(inTable + (c << 2));
     const outP = <usize>load<u32>(outTable + (c << 2));
@@ -205,73 +180,33 @@ function dwconvPlanes(
     const w3 = v128.load32_splat(wp, 12), w4 = v128.load32_splat(wp, 16), w5 = v128.load32_splat(wp, 20);
     const w6 = v128.load32_splat(wp, 24), w7 = v128.load32_splat(wp, 28), w8 = v128.load32_splat(wp, 32);
     const bias = v128.load32_splat(wp, 36);
-    let yo = 0;
-    let qRow = inP - back;                 // cursor of input row 2 * yo (stride 2) or yo
-    for (let k = 0; k < pairs; k++) {
-      const iy = yo * stride - 1;
-      let qb = qRow;
-      qRow += rowBytes * (2 * stride);
-      let qa = iy >= 0 ? qb - rowBytes : zeroRow - back;
-      let qc = qb + rowBytes;
-      let qd: usize, qe: usize = 0;
+    if (nv > 1) {
+      // Column by column; the last first: what it spills past a row's end lands at the
+      // start of the next row, which the first column then writes.
+      const bp = wp + 36, q = inP - back;
       if (stride == 1) {
-        qd = iy + 3 < H ? qc + rowBytes : zeroRow - back;
-      } else {
-        qd = qc + rowBytes;
-        qe = iy + 4 < H ? qd + rowBytes : zeroRow - back;
-      }
-      let oA = o, oB = o + outRowBytes;
-      const qEnd = xEnd * stride;
-      // The last vector first: what it spills past row A's end lands at the start of row B,
-      // which the first vector then writes.
-      outputPair(stride, false, true, qa + qEnd, qb + qEnd, qc + qEnd, qd + qEnd, qe + qEnd, oA + xEnd, oB + xEnd,
-        w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-      outputPair(stride, true, false, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-      const oEnd = o + xEnd;
-      while ((oA += 16) < oEnd) {
-        qa += step; qb += step; qc += step; qd += step; qe += step; oB += 16;
-        outputPair(stride, false, false, qa, qb, qc, qd, qe, oA, oB, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-      }
-      o += outRowBytes << 1;
-      yo += 2;
-    }
-    if (triple) {
-      const bp = wp + 36;
-      let qb = qRow;
-      let qa = yo > 0 ? qb - rowBytes : zeroRow - 4;
-      let qc = qb + rowBytes, qd = qc + rowBytes;
-      let qe = zeroRow - 4;                // the triple ends the plane
-      let oA = o, oB = o + outRowBytes, oC = oB + outRowBytes;
-      outputTriple(false, true, qa + xEnd, qb + xEnd, qc + xEnd, qd + xEnd, qe + xEnd, oA + xEnd, oB + xEnd, oC + xEnd,
-        w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
-      outputTriple(true, false, qa, qb, qc, qd, qe, oA, oB, oC, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
-      const oEnd = o + xEnd;
-      while ((oA += 16) < oEnd) {
-        qa += 16; qb += 16; qc += 16; qd += 16; qe += 16; oB += 16; oC += 16;
-        outputTriple(false, false, qa, qb, qc, qd, qe, oA, oB, oC, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
-      }
-      o += outRowBytes * 3;
-      yo += 3;
-    }
-    for (; yo < Ho; yo++) {
-      const iy = yo * stride - 1;
-      let q1 = inP + <usize>(iy + 1) * rowBytes - back;
-      let q0 = iy >= 0 ? q1 - rowBytes : zeroRow - back;
-      let q2 = iy + 2 < H ? q1 + rowBytes : zeroRow - back;
-      if (nv == 1) {
-        outputVector(stride, true, true, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-      } else {
-        outputVector(stride, true, false, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
-        let oo = o;
-        const oEnd = o + xEnd;
-        while ((oo += 16) < oEnd) {
-          q0 += step; q1 += step; q2 += step;
-          outputVector(stride, false, false, q0, q1, q2, oo, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        outputColumn(false, true, q + xEnd, o + xEnd, H, rowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        outputColumn(true, false, q, o, H, rowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        for (let x4: usize = 16; x4 < xEnd; x4 += 16) {
+          outputColumn(false, false, q + x4, o + x4, H, rowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
         }
-        q0 += step; q1 += step; q2 += step;
-        outputVector(stride, false, true, q0, q1, q2, oEnd, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+      } else {
+        outputColumnS2(false, true, q + (xEnd << 1), o + xEnd, H, Ho, rowBytes, outRowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        outputColumnS2(true, false, q, o, H, Ho, rowBytes, outRowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        for (let x4: usize = 16; x4 < xEnd; x4 += 16) {
+          outputColumnS2(false, false, q + (x4 << 1), o + x4, H, Ho, rowBytes, outRowBytes, w0, w1, w2, w3, w4, w5, w6, w7, w8, bp, mR);
+        }
       }
-      o += outRowBytes;
+    } else {
+      // At most four outputs per row: one vector, both borders, row by row.
+      for (let yo = 0; yo < Ho; yo++) {
+        const iy = yo * stride - 1;
+        const q1 = inP + <usize>(iy + 1) * rowBytes - back;
+        const q0 = iy >= 0 ? q1 - rowBytes : zeroRow - back;
+        const q2 = iy + 2 < H ? q1 + rowBytes : zeroRow - back;
+        outputVector(stride, true, true, q0, q1, q2, o, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, mR);
+        o += outRowBytes;
+      }
     }
     // ReLU as a pass over the finished plane (still in L1) rather than a second copy of
     // every loop: the depthwise layers of ShuffleNet have none, so this keeps the module small.
