@@ -92,6 +92,22 @@ test('the same input gives bit-identical logits; interleaved models do not distu
   }
 });
 
+test('v1 residual convs write their output over the residual (nothing reads it later)', async () => {
+  // The ORT comparisons above check the values; this checks that the plan really does it.
+  for (const groups of [1, 3, 8]) {
+    const m = await Model.fromGraph(buildGraph({ arch: 'v1', width: 0.5, groups }), { warmup: 0, inputSize: 64 });
+    const p = [...m.plans.values()][0], u32 = m.kernels.u32;
+    const residual = p.calls.flat().filter((c) => c.kernel === 'conv1x1' && c.args[7] !== 0);
+    assert.is(residual.length, 13, `v1 g=${groups}: 13 stride-1 units`);
+    for (const c of residual) {
+      const n = c.args[3] * c.args[4]; // Mpad x groups table entries
+      const out = u32.subarray(c.args[2] >>> 2, (c.args[2] >>> 2) + n), res = u32.subarray(c.args[7] >>> 2, (c.args[7] >>> 2) + n);
+      assert.ok(out.every((v, i) => v === res[i]), `v1 g=${groups}: a residual conv writes elsewhere`);
+    }
+    m.dispose();
+  }
+});
+
 test('bad inputs give typed errors', async () => {
   const m = await Model.fromGraph(buildGraph({ arch: 'v2', width: 0.5 }), { warmup: 0 });
   const code = (f) => { try { f(); } catch (e) { return e.code; } return 'no error'; };
