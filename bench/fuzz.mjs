@@ -146,7 +146,7 @@ async function loadLib() {
   const write = await import(path.join(dist, 'src', 'onnx', 'write.js'));
   const data = await import(path.join(here, '..', 'tests', 'data.mjs'));
   const reference = await import(path.join(here, '..', 'tests', 'ir-reference.mjs'));
-  lib = { ...index, writeOnnx: write.writeOnnx, parseOnnx: read.parseOnnx, modelProtoType: schema.modelProtoType, dataPath: data.dataPath, evaluateGraph: reference.evaluateGraph };
+  lib = { ...index, writeOnnx: write.writeOnnx, parseOnnx: read.parseOnnx, encodeModelProto: schema.encodeModelProto, dataPath: data.dataPath, evaluateGraph: reference.evaluateGraph };
   return lib;
 }
 
@@ -253,8 +253,7 @@ function nodeAt(m, i) { m.graph.node[i] = cloneNode(m.graph.node[i]); return m.g
 function initAt(m, i) { m.graph.initializer[i] = cloneTensor(m.graph.initializer[i]); return m.graph.initializer[i]; }
 
 function encode(L, m) {
-  const type = L.modelProtoType();
-  return type.encode(type.fromObject(m)).finish();
+  return L.encodeModelProto(m);
 }
 
 function allTensorNames(m) {

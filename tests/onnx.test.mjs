@@ -11,7 +11,7 @@ import { GraphBuilder } from '../dist/esm/src/ir.js';
 import { importOnnx } from '../dist/esm/src/onnx/import.js';
 import { writeOnnx } from '../dist/esm/src/onnx/write.js';
 import { parseOnnx, tensorToFloat32 } from '../dist/esm/src/onnx/read.js';
-import { modelProtoType } from '../dist/esm/src/onnx/schema.js';
+import { encodeModelProto } from '../dist/esm/src/onnx/schema.js';
 import { rng } from '../dist/esm/src/random.js';
 
 const FP32 = 'models/shufflenet_v2_x1_0_dequant_fp32.onnx';
@@ -159,10 +159,7 @@ function assertSameGraph(a, b, tol, label) {
   });
 }
 
-function encodeModel(obj) {
-  const type = modelProtoType();
-  return type.encode(type.fromObject(obj)).finish();
-}
+const encodeModel = encodeModelProto;
 function f32raw(arr) { return new Uint8Array(Float32Array.from(arr).buffer); }
 function vi(name, dims) {
   return { name, type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };

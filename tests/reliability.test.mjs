@@ -14,7 +14,7 @@ import { loadModel, buildModel, buildGraph, ShuffleNetError } from '../dist/esm/
 import { writeOnnx } from '../dist/esm/src/onnx/write.js';
 import { parseOnnx, MAX_DIM, MAX_ELEMENTS, MAX_NODES, MAX_DECODED_OBJECTS, MAX_DECODED_NUMBERS, MAX_NESTING, MAX_STRING_BYTES, MAX_WEIGHT_ELEMENTS, MAX_IMPORT_ELEMENTS, MAX_CHANNELS, MAX_TOTAL_CHANNELS } from '../dist/esm/src/onnx/read.js';
 import { importOnnx } from '../dist/esm/src/onnx/import.js';
-import { modelProtoType } from '../dist/esm/src/onnx/schema.js';
+import { encodeModelProto } from '../dist/esm/src/onnx/schema.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -37,10 +37,7 @@ async function expectCodeAsync(fn, code, ...parts) {
   assert.is(err.code, code, err.message);
   for (const p of parts) assert.ok(err.message.includes(p), `"${err.message}" should mention "${p}"`);
 }
-function encodeModel(obj) {
-  const type = modelProtoType();
-  return type.encode(type.fromObject(obj)).finish();
-}
+const encodeModel = encodeModelProto;
 const f32raw = (arr) => new Uint8Array(Float32Array.from(arr).buffer);
 function vi(name, dims) {
   return { name, type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
@@ -67,7 +64,7 @@ const convInit = (name, cout, cin, k = 1, fill = (i) => ((i % 7) - 3) / 10) =>
   ({ name, dims: [cout, cin, k, k], data_type: 1, raw_data: f32raw(Array.from({ length: cout * cin * k * k }, (_, i) => fill(i))) });
 const conv = (name, x, w, out, extra = []) => ({ name, op_type: 'Conv', input: [x, w], output: [out], attribute: [aInts('kernel_shape', [1, 1]), ...extra] });
 
-// protobuf wire encoding, for files protobufjs would never write
+// protobuf wire encoding, for files the encoder would never write
 function varint(v) { const o = []; while (v > 127) { o.push((v % 128) | 128); v = Math.floor(v / 128); } o.push(v); return o; }
 function field(id, payload) {
   const head = [...varint(id * 8 + 2), ...varint(payload.length)];

@@ -1,7 +1,7 @@
 // Decoding an ONNX file into plain objects, and turning its tensors into numbers, with
 // limits checked before anything large is allocated.
 import { ShuffleNetError } from '../../bindings/errors.js';
-import { DataType, modelProtoType, ONNX_SCHEMA_JSON, TO_OBJECT_OPTIONS } from './schema.js';
+import { DataType, decodeModelProto, NodeProtoType } from './schema.js';
 import type { ModelProto, TensorProto } from './schema.js';
 
 /** Largest model file accepted (bytes). */
@@ -12,7 +12,7 @@ export const MAX_DIM = 1 << 24;
 export const MAX_ELEMENTS = 1 << 28;
 /** Most nodes in a model (all graphs together). */
 export const MAX_NODES = 10_000;
-/** Most objects the protobuf decoder may create: messages, strings, byte fields, 64-bit integers. */
+/** Most objects the protobuf decoder may create: messages, strings, byte fields; 64-bit integers count too (they were objects under protobufjs; kept so the limit means what it did). */
 export const MAX_DECODED_OBJECTS = 1 << 18;
 /** Most values in repeated float / double / 32-bit integer fields (each a JS number once decoded). */
 export const MAX_DECODED_NUMBERS = 1 << 24;
@@ -40,147 +40,21 @@ export function parseOnnx(bytes: Uint8Array): ModelProto {
     throw new ShuffleNetError('E_LIMIT', `model file is ${bytes.byteLength} bytes; the limit is ${MAX_MODEL_BYTES} (512 MiB)`);
   }
   if (bytes.byteLength === 0) throw new ShuffleNetError('E_ONNX_PARSE', 'model file is empty');
-  scanWire(bytes);
-  const type = modelProtoType();
-  let model: ModelProto;
-  try {
-    const msg = type.decode(bytes);
-    model = type.toObject(msg, TO_OBJECT_OPTIONS) as ModelProto;
-  } catch (e) {
-    throw new ShuffleNetError('E_ONNX_PARSE', `not a well-formed ONNX protobuf: ${(e as Error)?.message ?? String(e)}`);
-  }
+  // The decoder checks every limit below before it creates what the limit counts (./wire.ts).
+  let nodes = 0;
+  const model = decodeModelProto(bytes, {
+    maxObjects: MAX_DECODED_OBJECTS,
+    maxNumbers: MAX_DECODED_NUMBERS,
+    maxTextBytes: MAX_STRING_BYTES,
+    maxDepth: MAX_NESTING,
+    onMessage: (type) => {
+      if (type === NodeProtoType && ++nodes > MAX_NODES) {
+        throw new ShuffleNetError('E_LIMIT', `the model holds too many nodes (at least ${nodes}); the limit is ${MAX_NODES}`);
+      }
+    },
+  });
   if (!model.graph) throw new ShuffleNetError('E_ONNX_PARSE', 'the ModelProto has no graph');
   return model;
-}
-
-// ---- wire pre-scan ----
-//
-// protobufjs turns every message, string and 64-bit integer into a JS object, so a few MB of
-// crafted bytes (a million empty nodes, a packed int64 field of one-byte varints) would decode
-// into gigabytes of heap and kill the process. scanWire walks the wire format once, without
-// allocating, following the schema, and throws E_LIMIT when the decoded model would exceed the
-// limits above (and E_ONNX_PARSE for lengths that run past their message).
-
-type WireField =
-  | { kind: 'message'; msg: WireMessage }
-  | { kind: 'string' | 'bytes' }
-  | { kind: 'number'; wire: 0 | 1 | 5; long: boolean };
-interface WireMessage { name: string; fields: Map<number, WireField> }
-
-let wireModel: WireMessage | undefined;
-
-function wireSchema(): WireMessage {
-  if (wireModel) return wireModel;
-  type JsonNs = { fields?: Record<string, { type: string; id: number }>; values?: object; nested?: Record<string, JsonNs> };
-  const root = (ONNX_SCHEMA_JSON as unknown as { nested: { onnx: JsonNs } }).nested.onnx;
-  const messages = new Map<JsonNs, WireMessage>();
-  const resolve = (name: string, scope: JsonNs[]): JsonNs | undefined => {
-    for (let i = scope.length - 1; i >= 0; i--) { const n = scope[i].nested?.[name]; if (n) return n; }
-    return undefined;
-  };
-  const build = (ns: JsonNs, name: string, scope: JsonNs[]): WireMessage => {
-    let m = messages.get(ns);
-    if (m) return m;
-    m = { name, fields: new Map() };
-    messages.set(ns, m);
-    const inner = [...scope, ns];
-    for (const f of Object.values(ns.fields ?? {})) {
-      const t = f.type;
-      let wf: WireField;
-      if (t === 'string' || t === 'bytes') wf = { kind: t };
-      else if (t === 'int64' || t === 'uint64' || t === 'sint64') wf = { kind: 'number', wire: 0, long: true };
-      else if (t === 'fixed64' || t === 'sfixed64') wf = { kind: 'number', wire: 1, long: true };
-      else if (t === 'double') wf = { kind: 'number', wire: 1, long: false };
-      else if (t === 'float' || t === 'fixed32' || t === 'sfixed32') wf = { kind: 'number', wire: 5, long: false };
-      else if (t === 'int32' || t === 'uint32' || t === 'sint32' || t === 'bool') wf = { kind: 'number', wire: 0, long: false };
-      else {
-        const target = resolve(t, inner);
-        if (!target) throw new Error(`onnx schema: unknown type ${t}`);
-        wf = target.values ? { kind: 'number', wire: 0, long: false } : { kind: 'message', msg: build(target, t, inner) };
-      }
-      m.fields.set(f.id, wf);
-    }
-    return m;
-  };
-  wireModel = build(root.nested!.ModelProto, 'ModelProto', [root]);
-  return wireModel;
-}
-
-function scanWire(buf: Uint8Array): void {
-  const count = { objects: 0, numbers: 0, strings: 0, nodes: 0 };
-  const bad = (what: string, at: number): never => {
-    throw new ShuffleNetError('E_ONNX_PARSE', `not a well-formed ONNX protobuf: ${what} at byte ${at}`);
-  };
-  const limit = (what: string, n: number, max: number): never => {
-    throw new ShuffleNetError('E_LIMIT', `the model holds ${what} (at least ${n}); the limit is ${max}`);
-  };
-  let pos = 0;
-  const varint = (end: number): number => {
-    let v = 0, mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= end) bad('truncated varint', pos);
-      const b = buf[pos++];
-      if (i < 8) v += (b & 0x7f) * mul; // exact up to 2^56, enough for lengths and tags
-      mul *= 128;
-      if (b < 0x80) return v;
-    }
-    return bad('varint longer than 10 bytes', pos);
-  };
-  const addObjects = (n: number): void => {
-    count.objects += n;
-    if (count.objects > MAX_DECODED_OBJECTS) limit('too many protobuf objects (messages, strings, 64-bit integers)', count.objects, MAX_DECODED_OBJECTS);
-  };
-  const addNumbers = (n: number): void => {
-    count.numbers += n;
-    if (count.numbers > MAX_DECODED_NUMBERS) limit('too many values in repeated numeric fields', count.numbers, MAX_DECODED_NUMBERS);
-  };
-  const scan = (msg: WireMessage, end: number, depth: number): void => {
-    if (depth > MAX_NESTING) limit('messages nested too deeply', depth, MAX_NESTING);
-    while (pos < end) {
-      const at = pos;
-      const tag = varint(end);
-      const id = Math.floor(tag / 8), wire = tag % 8;
-      if (id === 0 || tag > 0xffffffff) bad(`invalid field number ${id}`, at);
-      const f = msg.fields.get(id);
-      switch (wire) {
-        case 0: varint(end); break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        case 2: {
-          const len = varint(end);
-          if (len > end - pos) bad(`length ${len} runs past the end of its message`, pos);
-          const stop = pos + len;
-          if (f?.kind === 'message') {
-            addObjects(1);
-            if (f.msg.name === 'NodeProto' && ++count.nodes > MAX_NODES) limit('too many nodes', count.nodes, MAX_NODES);
-            scan(f.msg, stop, depth + 1);
-          } else if (f?.kind === 'string' || f?.kind === 'bytes') {
-            addObjects(1);
-            if (f.kind === 'string') {
-              count.strings += len;
-              if (count.strings > MAX_STRING_BYTES) limit('too many bytes of text', count.strings, MAX_STRING_BYTES);
-            }
-          } else if (f?.kind === 'number') {
-            // packed repeated values
-            let n: number;
-            if (f.wire === 5) n = Math.ceil(len / 4);
-            else if (f.wire === 1) n = Math.ceil(len / 8);
-            else { n = 1; for (let i = pos; i < stop; i++) if (buf[i] < 0x80) n++; }
-            if (f.long) addObjects(n); else addNumbers(n);
-          }
-          pos = stop;
-          continue;
-        }
-        default:
-          bad(`unsupported wire type ${wire}`, at);
-      }
-      if (pos > end) bad('a value runs past the end of its message', at);
-      if (f?.kind === 'number' && f.wire === wire) {
-        if (f.long) addObjects(1); else addNumbers(1);
-      }
-    }
-  };
-  scan(wireSchema(), buf.length, 0);
 }
 
 export function dataTypeName(t: number | undefined): string {

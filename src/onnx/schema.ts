@@ -1,165 +1,114 @@
-// The subset of onnx.proto (package onnx, proto2) this package reads and writes, as a
-// protobufjs JSON descriptor. Field names and numbers are those of onnx/onnx.proto; fields
-// not listed (sparse tensors, training info, functions, sequence/map types, ...) are skipped
-// by the decoder as unknown fields.
-//
-// protobufjs is CommonJS. `import * as` gives the module object in the CommonJS build
-// (plain require) and the detected named exports in ESM; `.default`, when present, is the
-// whole module.exports in ESM, so prefer it. Only the "light" build is used (reflection +
-// codecs from JSON, no .proto parser).
-import * as protobufNs from 'protobufjs/light.js';
+// The subset of onnx.proto (package onnx, proto2) this package reads and writes, as field
+// tables for the wire codec in ./wire.ts. Field names and numbers are those of onnx/onnx.proto;
+// fields not listed (sparse tensors, training info, functions, sequence/map types, ...) are
+// skipped by the decoder as unknown fields. Enums are int32 fields. Repeated numbers are
+// written packed where onnx.proto says [packed = true] and unpacked elsewhere (proto2's
+// default); the decoder accepts both forms for every repeated number field.
+import { decodeMessage, defineFields, encodeMessage, messageType, ONEOF, PACKED, REPEATED } from './wire.js';
+import type { DecodeLimits } from './wire.js';
 
-type Protobuf = typeof protobufNs;
-const protobuf: Protobuf = (protobufNs as unknown as { default?: Protobuf }).default ?? protobufNs;
+export const StringStringEntryProtoType = messageType('StringStringEntryProto');
+export const OperatorSetIdProtoType = messageType('OperatorSetIdProto');
+export const TensorShapeDimensionType = messageType('TensorShapeProto.Dimension');
+export const TensorShapeProtoType = messageType('TensorShapeProto');
+export const TypeProtoTensorType = messageType('TypeProto.Tensor');
+export const TypeProtoType = messageType('TypeProto');
+export const ValueInfoProtoType = messageType('ValueInfoProto');
+export const TensorProtoType = messageType('TensorProto');
+export const AttributeProtoType = messageType('AttributeProto');
+export const NodeProtoType = messageType('NodeProto');
+export const GraphProtoType = messageType('GraphProto');
+export const ModelProtoType = messageType('ModelProto');
 
-const unpacked = { packed: false };
-const packed = { packed: true };
-
-export const ONNX_SCHEMA_JSON = {
-  nested: {
-    onnx: {
-      nested: {
-        AttributeProto: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            ref_attr_name: { type: 'string', id: 21 },
-            doc_string: { type: 'string', id: 13 },
-            type: { type: 'AttributeType', id: 20 },
-            f: { type: 'float', id: 2 },
-            i: { type: 'int64', id: 3 },
-            s: { type: 'bytes', id: 4 },
-            t: { type: 'TensorProto', id: 5 },
-            g: { type: 'GraphProto', id: 6 },
-            floats: { rule: 'repeated', type: 'float', id: 7, options: unpacked },
-            ints: { rule: 'repeated', type: 'int64', id: 8, options: unpacked },
-            strings: { rule: 'repeated', type: 'bytes', id: 9 },
-            tensors: { rule: 'repeated', type: 'TensorProto', id: 10 },
-            graphs: { rule: 'repeated', type: 'GraphProto', id: 11 },
-          },
-          nested: {
-            AttributeType: {
-              values: {
-                UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, SPARSE_TENSOR: 11,
-                FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSORS: 12,
-              },
-            },
-          },
-        },
-        ValueInfoProto: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            type: { type: 'TypeProto', id: 2 },
-            doc_string: { type: 'string', id: 3 },
-          },
-        },
-        NodeProto: {
-          fields: {
-            input: { rule: 'repeated', type: 'string', id: 1 },
-            output: { rule: 'repeated', type: 'string', id: 2 },
-            name: { type: 'string', id: 3 },
-            op_type: { type: 'string', id: 4 },
-            domain: { type: 'string', id: 7 },
-            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
-            doc_string: { type: 'string', id: 6 },
-          },
-        },
-        ModelProto: {
-          fields: {
-            ir_version: { type: 'int64', id: 1 },
-            opset_import: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-            producer_name: { type: 'string', id: 2 },
-            producer_version: { type: 'string', id: 3 },
-            domain: { type: 'string', id: 4 },
-            model_version: { type: 'int64', id: 5 },
-            doc_string: { type: 'string', id: 6 },
-            graph: { type: 'GraphProto', id: 7 },
-            metadata_props: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
-          },
-        },
-        StringStringEntryProto: {
-          fields: {
-            key: { type: 'string', id: 1 },
-            value: { type: 'string', id: 2 },
-          },
-        },
-        GraphProto: {
-          fields: {
-            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
-            name: { type: 'string', id: 2 },
-            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
-            doc_string: { type: 'string', id: 10 },
-            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
-            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
-            value_info: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
-          },
-        },
-        TensorProto: {
-          fields: {
-            dims: { rule: 'repeated', type: 'int64', id: 1, options: unpacked },
-            data_type: { type: 'int32', id: 2 },
-            float_data: { rule: 'repeated', type: 'float', id: 4, options: packed },
-            int32_data: { rule: 'repeated', type: 'int32', id: 5, options: packed },
-            string_data: { rule: 'repeated', type: 'bytes', id: 6 },
-            int64_data: { rule: 'repeated', type: 'int64', id: 7, options: packed },
-            name: { type: 'string', id: 8 },
-            doc_string: { type: 'string', id: 12 },
-            raw_data: { type: 'bytes', id: 9 },
-            external_data: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
-            data_location: { type: 'DataLocation', id: 14 },
-            double_data: { rule: 'repeated', type: 'double', id: 10, options: packed },
-            uint64_data: { rule: 'repeated', type: 'uint64', id: 11, options: packed },
-          },
-          nested: {
-            DataType: {
-              values: {
-                UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7,
-                STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13,
-                COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
-              },
-            },
-            DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
-          },
-        },
-        TensorShapeProto: {
-          fields: {
-            dim: { rule: 'repeated', type: 'Dimension', id: 1 },
-          },
-          nested: {
-            Dimension: {
-              oneofs: { value: { oneof: ['dim_value', 'dim_param'] } },
-              fields: {
-                dim_value: { type: 'int64', id: 1 },
-                dim_param: { type: 'string', id: 2 },
-                denotation: { type: 'string', id: 3 },
-              },
-            },
-          },
-        },
-        TypeProto: {
-          oneofs: { value: { oneof: ['tensor_type'] } },
-          fields: {
-            tensor_type: { type: 'Tensor', id: 1 },
-            denotation: { type: 'string', id: 6 },
-          },
-          nested: {
-            Tensor: {
-              fields: {
-                elem_type: { type: 'int32', id: 1 },
-                shape: { type: 'TensorShapeProto', id: 2 },
-              },
-            },
-          },
-        },
-        OperatorSetIdProto: {
-          fields: {
-            domain: { type: 'string', id: 1 },
-            version: { type: 'int64', id: 2 },
-          },
-        },
-      },
-    },
-  },
-} as const;
+defineFields(StringStringEntryProtoType, [
+  [1, 'key', 'string'],
+  [2, 'value', 'string'],
+]);
+defineFields(OperatorSetIdProtoType, [
+  [1, 'domain', 'string'],
+  [2, 'version', 'int64'],
+]);
+defineFields(TensorShapeDimensionType, [
+  [1, 'dim_value', 'int64', ONEOF], // oneof value { dim_value, dim_param }: both kept if both are sent
+  [2, 'dim_param', 'string', ONEOF],
+  [3, 'denotation', 'string'],
+]);
+defineFields(TensorShapeProtoType, [
+  [1, 'dim', 'message', REPEATED, TensorShapeDimensionType],
+]);
+defineFields(TypeProtoTensorType, [
+  [1, 'elem_type', 'int32'],
+  [2, 'shape', 'message', 0, TensorShapeProtoType],
+]);
+defineFields(TypeProtoType, [
+  [1, 'tensor_type', 'message', ONEOF, TypeProtoTensorType], // the only member of oneof value read
+  [6, 'denotation', 'string'],
+]);
+defineFields(ValueInfoProtoType, [
+  [1, 'name', 'string'],
+  [2, 'type', 'message', 0, TypeProtoType],
+  [3, 'doc_string', 'string'],
+]);
+defineFields(TensorProtoType, [
+  [1, 'dims', 'int64', REPEATED],
+  [2, 'data_type', 'int32'],
+  [4, 'float_data', 'float', PACKED],
+  [5, 'int32_data', 'int32', PACKED],
+  [6, 'string_data', 'bytes', REPEATED],
+  [7, 'int64_data', 'int64', PACKED],
+  [8, 'name', 'string'],
+  [9, 'raw_data', 'bytes'],
+  [10, 'double_data', 'double', PACKED],
+  [11, 'uint64_data', 'uint64', PACKED],
+  [12, 'doc_string', 'string'],
+  [13, 'external_data', 'message', REPEATED, StringStringEntryProtoType],
+  [14, 'data_location', 'int32'], // enum DataLocation
+]);
+defineFields(AttributeProtoType, [
+  [1, 'name', 'string'],
+  [2, 'f', 'float'],
+  [3, 'i', 'int64'],
+  [4, 's', 'bytes'],
+  [5, 't', 'message', 0, TensorProtoType],
+  [6, 'g', 'message', 0, GraphProtoType],
+  [7, 'floats', 'float', REPEATED],
+  [8, 'ints', 'int64', REPEATED],
+  [9, 'strings', 'bytes', REPEATED],
+  [10, 'tensors', 'message', REPEATED, TensorProtoType],
+  [11, 'graphs', 'message', REPEATED, GraphProtoType],
+  [13, 'doc_string', 'string'],
+  [20, 'type', 'int32'], // enum AttributeType
+  [21, 'ref_attr_name', 'string'],
+]);
+defineFields(NodeProtoType, [
+  [1, 'input', 'string', REPEATED],
+  [2, 'output', 'string', REPEATED],
+  [3, 'name', 'string'],
+  [4, 'op_type', 'string'],
+  [5, 'attribute', 'message', REPEATED, AttributeProtoType],
+  [6, 'doc_string', 'string'],
+  [7, 'domain', 'string'],
+]);
+defineFields(GraphProtoType, [
+  [1, 'node', 'message', REPEATED, NodeProtoType],
+  [2, 'name', 'string'],
+  [5, 'initializer', 'message', REPEATED, TensorProtoType],
+  [10, 'doc_string', 'string'],
+  [11, 'input', 'message', REPEATED, ValueInfoProtoType],
+  [12, 'output', 'message', REPEATED, ValueInfoProtoType],
+  [13, 'value_info', 'message', REPEATED, ValueInfoProtoType],
+]);
+defineFields(ModelProtoType, [
+  [1, 'ir_version', 'int64'],
+  [2, 'producer_name', 'string'],
+  [3, 'producer_version', 'string'],
+  [4, 'domain', 'string'],
+  [5, 'model_version', 'int64'],
+  [6, 'doc_string', 'string'],
+  [7, 'graph', 'message', 0, GraphProtoType],
+  [8, 'opset_import', 'message', REPEATED, OperatorSetIdProtoType],
+  [14, 'metadata_props', 'message', REPEATED, StringStringEntryProtoType],
+]);
 
 /** TensorProto.DataType values. */
 export const DataType = {
@@ -173,8 +122,8 @@ export const AttributeType = {
   FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10,
 } as const;
 
-// Plain-object views of the decoded messages (toObject with longs as numbers, arrays always
-// present, absent scalars left undefined).
+// The decoded messages as plain objects: 64-bit integers as numbers, repeated fields always
+// arrays, absent singular fields left out, bytes as Uint8Array views into the file.
 export interface StringStringEntryProto { key?: string; value?: string }
 export interface OperatorSetIdProto { domain?: string; version?: number }
 export interface TensorShapeDimension { dim_value?: number; dim_param?: string; denotation?: string }
@@ -245,13 +194,18 @@ export interface ModelProto {
   metadata_props: StringStringEntryProto[];
 }
 
-let root: protobufNs.Root | undefined;
-
-/** The onnx.ModelProto message type (built once, on first use). */
-export function modelProtoType(): protobufNs.Type {
-  root ??= protobuf.Root.fromJSON(ONNX_SCHEMA_JSON as unknown as protobufNs.INamespace);
-  return root.lookupType('onnx.ModelProto');
+/** Decodes a ModelProto with the given limits (parseOnnx in ./read.ts adds the checks of a whole model). */
+export function decodeModelProto(bytes: Uint8Array, limits: DecodeLimits): ModelProto {
+  return decodeMessage(bytes, ModelProtoType, limits) as unknown as ModelProto;
 }
 
-/** Options for Type.toObject that give the plain shapes declared above. */
-export const TO_OBJECT_OPTIONS: protobufNs.IConversionOptions = { longs: Number, enums: Number, arrays: true };
+/** What encodeModelProto takes: the decoded shape with every field optional and 64-bit integers also as bigint. */
+export type ProtoInput<T> = T extends Uint8Array ? Uint8Array
+  : T extends (infer E)[] ? ProtoInput<E>[]
+  : T extends object ? { [K in keyof T]?: ProtoInput<T[K]> | null }
+  : T extends number ? number | bigint : T;
+
+/** Encodes a ModelProto (the writer, tests and the fuzzer). Wrong value types -> E_ARGUMENT. */
+export function encodeModelProto(model: ProtoInput<ModelProto>): Uint8Array {
+  return encodeMessage(ModelProtoType, model);
+}

@@ -12,7 +12,7 @@
 //                                      (as a dynamic-axes export does); given: constants
 import { ShuffleNetError } from '../../bindings/errors.js';
 import type { Graph, TensorId } from '../ir.js';
-import { DataType, AttributeType, modelProtoType } from './schema.js';
+import { DataType, AttributeType, encodeModelProto } from './schema.js';
 import { rng } from '../random.js';
 
 export interface WriteOnnxOptions {
@@ -329,6 +329,5 @@ export function writeOnnx(graph: Graph, options: WriteOnnxOptions = {}): Uint8Ar
       output: [{ name: 'output', type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: outShape.map(dim) } } } }],
     },
   };
-  const type = modelProtoType();
-  return type.encode(type.fromObject(model)).finish();
+  return encodeModelProto(model);
 }
