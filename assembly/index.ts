@@ -9,3 +9,4 @@ export { im2col3x3 } from "./im2col";
 export { copyPlanes, channelShuffleCopy, addPlanes, reluPlanes } from "./eltwise";
 export { packGemm } from "./pack";
 export { fillUniform } from "./random";
+export { firstNonFinite } from "./checks";

@@ -21,6 +21,8 @@ export interface KernelExports {
   packGemm(weights: number, bias: number, dst: number, M: number, K: number, groups: number): void;
   /** Load-time synthetic weights: src/random.ts's stream; returns the new generator state. */
   fillUniform(out: number, n: number, state: number, bound: number): number;
+  /** Index of the first NaN or infinity among n floats, or -1 (run() checks each input image). */
+  firstNonFinite(ptr: number, n: number): number;
 }
 
 /** Flag bits shared by the kernels. */

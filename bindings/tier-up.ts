@@ -56,6 +56,7 @@ export function primeTierUp(k: Kernels): void {
     x.addPlanes(tIn, tRes, tOut, C, PIXELS, i & 1);
     x.reluPlanes(tIn, tOut, C, PIXELS);
     x.fillUniform(outPlanes, C * PIXELS, i, 1);
+    x.firstNonFinite(inPlanes, C * PIXELS + (i & 3));
   }
   k.release(mark);
 }

@@ -213,17 +213,17 @@ export class Model {
   run(input: Float32Array, shape?: readonly [number, number, number, number]): Float32Array {
     const k = this.live();
     const [n, h, w] = this.checkShape(input, shape);
-    const bad = firstNonFinite(input);
-    if (bad >= 0) {
-      const px = h * w, b = Math.floor(bad / (3 * px)), c = Math.floor(bad / px) % 3, y = Math.floor((bad % px) / w), x = bad % w;
-      throw new ShuffleNetError('E_ARGUMENT', `input holds ${input[bad]} at index ${bad} (image ${b}, channel ${c}, y ${y}, x ${x}); inputs must be finite`);
-    }
     const p = this.plan(h, w);
     const image = 3 * h * w;
     const result = new Float32Array(n * p.outputs);
     const program = this.programs.get(p);
     for (let b = 0; b < n; b++) {
       k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >>> 2);
+      const i = k.exports.firstNonFinite(p.inputPtr, image);
+      if (i >= 0) {
+        const bad = b * image + i, px = h * w, c = Math.floor(i / px), y = Math.floor((i % px) / w), x = i % w;
+        throw new ShuffleNetError('E_ARGUMENT', `input holds ${input[bad]} at index ${bad} (image ${b}, channel ${c}, y ${y}, x ${x}); inputs must be finite`);
+      }
       if (program) this.pool!.run(program);
       else for (const step of p.steps) step();
       result.set(k.f32.subarray(p.outputPtr >>> 2, (p.outputPtr >>> 2) + p.outputs), b * p.outputs);
@@ -306,10 +306,3 @@ export class Model {
 }
 
 /** Index of the first NaN or infinity, or -1. */
-function firstNonFinite(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v - v !== 0) return i;
-  }
-  return -1;
-}

@@ -43,7 +43,7 @@ interface Buffer {
 type PlaneRef = { buf: number; idx: number };
 
 /** The kernels a plan step may call (every export of the kernel ABI that computes). */
-export type KernelName = Exclude<keyof KernelExports, 'memory' | 'relaxedBuild' | 'heapBase' | 'packGemm' | 'fillUniform'>;
+export type KernelName = Exclude<keyof KernelExports, 'memory' | 'relaxedBuild' | 'heapBase' | 'packGemm' | 'fillUniform' | 'firstNonFinite'>;
 /** One kernel call with all its (numeric) arguments. */
 export interface KernelCall {
   kernel: KernelName;

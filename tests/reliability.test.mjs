@@ -349,6 +349,12 @@ test('inputs: non-finite values are rejected (E_ARGUMENT naming the position)', 
   const batch = new Float32Array(2 * x.length); batch.set(x); batch.set(x, x.length); batch[x.length + 3] = NaN;
   expectCode(() => m.run(batch, [2, 3, 32, 32]), 'E_ARGUMENT', 'image 1');
   expectCode(() => m.run(new Float32Array(3 * 32 * 32).fill(NaN), [1, 3, 32, 32]), 'E_ARGUMENT');
+  // every lane position and the scalar tail (3 x 17 x 19 = 969 values, not a multiple of 4)
+  const odd = inputOf(17, 19);
+  for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 963, 964, 965, 966, 967, 968]) {
+    const y = odd.slice(); y[i] = i % 2 ? -Infinity : NaN;
+    expectCode(() => m.run(y, [1, 3, 17, 19]), 'E_ARGUMENT', `at index ${i} `);
+  }
   // 3.4e38 is finite: accepted (the logits may overflow, which is that network's answer)
   const big = x.slice(); big[0] = 3.4e38;
   assert.is(m.run(big, [1, 3, 32, 32]).length, 1000);
