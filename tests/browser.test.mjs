@@ -7,16 +7,14 @@
 // Needs /usr/bin/chromium (.ci/run installs it), npm run build, and the shared fixtures.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startDemoServer, bundleDemo } from '../src/demo/serve.mjs';
 import { dataPath } from './data.mjs';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
+import { ok, packAndInstall, repo } from './packed.mjs';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
@@ -24,21 +22,9 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
 if (!existsSync(path.join(repo, 'dist/bundle/index.js'))) throw new Error('dist/ is missing: run npm run build first');
 
-function ok(cmd, args, opts) {
-  const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20, ...opts });
-  if (res.error) throw res.error;
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}\n${res.stdout}\n${res.stderr}`);
-  return res.stdout;
-}
 
-// Pack and install into an empty project (as tests/packaging.test.mjs does).
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'shufflenet-browser-'));
-const packJson = ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: repo });
-const tarball = path.join(tmp, JSON.parse(packJson.slice(packJson.indexOf('[')))[0].filename);
-const project = path.join(tmp, 'project');
-mkdirSync(project);
-writeFileSync(path.join(project, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true }\n');
-ok('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project });
+// Pack and install into an empty project.
+const { tmp, tarball, project } = packAndInstall('shufflenet-browser-');
 
 const shotDir = mkdtempSync(path.join(os.tmpdir(), 'shufflenet-screenshot-'));
 let server, context, page;

@@ -9,11 +9,8 @@
 // Needs /usr/bin/chromium (.ci/run installs it), npm run build, and the shared zoo int8 model.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -21,7 +18,7 @@ import { build as viteBuild, createServer as viteServer } from 'vite';
 import webpack from 'webpack';
 import { dataPath } from './data.mjs';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
+import { ok, packAndInstall, repo } from './packed.mjs';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
@@ -31,21 +28,9 @@ for (const f of ['dist/bundle/index.js', 'build/kernels.simd.wasm']) {
   if (!existsSync(path.join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
 }
 
-function ok(cmd, args, opts) {
-  const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20, ...opts });
-  if (res.error) throw res.error;
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}\n${res.stdout}\n${res.stderr}`);
-  return res.stdout;
-}
 
 const t0 = Date.now();
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'shufflenet-bundlers-'));
-const packJson = ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: repo });
-const tarball = path.join(tmp, JSON.parse(packJson.slice(packJson.indexOf('[')))[0].filename);
-const project = path.join(tmp, 'project');
-mkdirSync(project);
-writeFileSync(path.join(project, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true, "type": "module" }\n');
-ok('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project });
+const { tmp, tarball, project } = packAndInstall('shufflenet-bundlers-', { type: 'module' });
 console.log(`packed and installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const zooQdq = dataPath('models/shufflenet-v2-12-qdq.onnx');

@@ -10,15 +10,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { dataPath } from './data.mjs';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
+import { ok, packAndInstall, repo } from './packed.mjs';
 const CODE_LIMIT = 150_000; // bytes, gzip -9 of dist/**/*.js + build/*.wasm as packed
 
 function run(cmd, args, opts = {}) {
@@ -27,32 +25,17 @@ function run(cmd, args, opts = {}) {
   return res;
 }
 
-function ok(cmd, args, opts) {
-  const res = run(cmd, args, opts);
-  if (res.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}\n${res.stdout}\n${res.stderr}`);
-  }
-  return res.stdout;
-}
 
 for (const f of ['dist/bundle/index.js', 'dist/cjs/src/index.js', 'dist/bundle/workerd.js', 'build/kernels.simd.wasm']) {
   if (!existsSync(path.join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
 }
 
 // ---- pack and install once for all tests
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'shufflenet-pack-'));
-const packJson = ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: repo });
-const packInfo = JSON.parse(packJson.slice(packJson.indexOf('[')))[0];
-const tarball = path.join(tmp, packInfo.filename);
+const { tmp, tarball, packInfo, project, installed } = packAndInstall('shufflenet-pack-');
 const extracted = path.join(tmp, 'extracted');
 mkdirSync(extracted);
 ok('tar', ['-xzf', tarball, '-C', extracted]);
 const pkgDir = path.join(extracted, 'package');
-const project = path.join(tmp, 'project');
-mkdirSync(project);
-writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
-ok('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project });
-const installed = path.join(project, 'node_modules', 'shufflenet-wasm');
 console.log(`packed ${packInfo.filename}: ${packInfo.entryCount} files, tarball ${(packInfo.size / 1024).toFixed(1)} KiB; installed in ${project}`);
 
 const catJpg = dataPath('images/cat.jpg');
