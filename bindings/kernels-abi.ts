@@ -11,8 +11,9 @@ export interface KernelExports {
     weights: number, zeroRow: number, flags: number): void;
   maxpool3x3s2(inTable: number, outTable: number, C: number, H: number, W: number, ninfRow: number): void;
   globalAvgPool(inTable: number, C: number, pixels: number, out: number): void;
+  /** Output rows [row0, row1) of the Cin*9 column planes. */
   im2col3x3(inTable: number, Cin: number, H: number, W: number, stride: number, outTable: number,
-    zeroRow: number): void;
+    zeroRow: number, row0: number, row1: number): void;
   copyPlanes(srcTable: number, dstTable: number, count: number, bytes: number): void;
   channelShuffleCopy(src: number, dst: number, C: number, groups: number, planeBytes: number): void;
   addPlanes(aTable: number, bTable: number, outTable: number, count: number, pixels: number, flags: number): void;

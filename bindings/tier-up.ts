@@ -51,7 +51,7 @@ export function primeTierUp(k: Kernels): void {
     x.dwconv3x3(tIn, tOut, C, H, W, 1 + ((i >> 1) & 1), dwW, zeroRow, i & 1); // both strides, with and without ReLU
     x.maxpool3x3s2(tIn, tOut, C, H, W, ninfRow);
     x.globalAvgPool(tIn, C, PIXELS, vec);
-    x.im2col3x3(tIn, 3, H, W, 2, tCols, zeroRow);
+    x.im2col3x3(tIn, 3, H, W, 2, tCols, zeroRow, 0, H / 2);
     x.gemv(vec, C, gemmW, vec + 32 * 4, C, i & 1);
     x.addPlanes(tIn, tRes, tOut, C, PIXELS, i & 1);
     x.reluPlanes(tIn, tOut, C, PIXELS);

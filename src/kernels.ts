@@ -213,7 +213,8 @@ export class KernelLibrary {
     const { zero } = this.rows(input.width);
     const ti = this.table(input.planes), tc = this.table(cols.planes);
     const f = this.kernels.exports.im2col3x3, H = input.height, W = input.width;
-    return { run: () => { f(ti, Cin, H, W, s, tc, zero); gemm.run(); }, macs: gemm.macs, bytes: 0 };
+    const Ho = output.height;
+    return { run: () => { f(ti, Cin, H, W, s, tc, zero, 0, Ho); gemm.run(); }, macs: gemm.macs, bytes: 0 };
   }
 
   /** Global average pooling into a C-vector; read it with .result(). */

@@ -228,7 +228,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
               const ti = table(planePtrs(ptr, src));
               const tc = table(Array.from({ length: K }, (_, i) => ptr(cols) + i * buffers[cols].stride * 4));
               return [
-                call('im2col3x3', ti, inS.c, inS.h, inS.w, n.stride, tc, ptr(-1)),
+                call('im2col3x3', ti, inS.c, inS.h, inS.w, n.stride, tc, ptr(-1), 0, outS.h),
                 call('conv1x1', tc, K, to, w.mpad, 1, w.ptr, pixels, 0, flags),
               ];
             } });

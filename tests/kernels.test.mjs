@@ -403,12 +403,19 @@ function runIm2col(k, mem, c) {
   const Ho = outSize(H, stride), Wo = outSize(W, stride);
   const inData = Array.from({ length: Cin }, () => randF32(rand, H * W));
   const inPtrs = mem.planes(rand, inData, H * W, c.atEnd === 'in');
-  const outPtrs = mem.outPlanes(rand, Cin * 9, Ho * Wo);
+  // rows [r0, r1) only (thread shares): each plane's allowed region is those rows, plus the
+  // plane's padding after its last row (a row's last vector may spill there, never into a row
+  // outside the range: that row may be another thread's)
+  const [r0, r1] = c.rows ?? [0, Ho];
+  const planeWords = slotWords(Ho * Wo);
+  const outPtrs = Array.from({ length: Cin * 9 }, () => mem.raw(planeWords));
+  for (const p of outPtrs) if (r1 > r0) mem.allow(p + r0 * Wo * 4, (r1 === Ho ? planeWords : r1 * Wo) - r0 * Wo);
   const inT = mem.u32(inPtrs), outT = mem.u32(outPtrs);
   const zeroRow = mem.fillRow(0, 4, 2 * W + 16, c.atEnd === 'row');
   mem.snapshot();
-  k.exports.im2col3x3(inT, Cin, H, W, stride, outT, zeroRow);
-  return mem.check() ?? compare(mem, outPtrs, ref.im2col3x3(inData, Cin, H, W, stride), Ho * Wo, 'exact');
+  k.exports.im2col3x3(inT, Cin, H, W, stride, outT, zeroRow, r0, r1);
+  const want = ref.im2col3x3(inData, Cin, H, W, stride).map((pl) => pl.subarray(r0 * Wo, r1 * Wo));
+  return mem.check() ?? compare(mem, outPtrs.map((p) => p + r0 * Wo * 4), want, (r1 - r0) * Wo, 'exact');
 }
 
 /** The stem as the engine runs it: im2col3x3 then conv1x1 with K = Cin*9, vs a direct conv. */
@@ -429,7 +436,7 @@ function runStem(k, mem, c) {
   const wp = mem.f32(packed);
   const zeroRow = mem.fillRow(0, 4, 2 * W + 16, c.atEnd === 'row');
   mem.snapshot();
-  k.exports.im2col3x3(inT, Cin, H, W, stride, colT, zeroRow);
+  k.exports.im2col3x3(inT, Cin, H, W, stride, colT, zeroRow, 0, Ho);
   k.exports.conv1x1(colT, K, outT, Mpad, 1, wp, n, 0, relu ? FLAG_RELU : 0);
   return mem.check() ?? compare(mem, outPtrs, ref.conv3x3(inData, Cin, H, W, stride, Cout, w, b, relu), n);
 }
@@ -767,6 +774,10 @@ test('im2col3x3: Cin=3, stride 1 and 2', () => {
     }
   }
   cases.push({ Cin: 1, H: 4, W: 6, stride: 1, align: 16, seed: 14998 }, { Cin: 5, H: 6, W: 4, stride: 2, align: 4, seed: 14999 });
+  // row ranges, as threads share the stem: first, middle, last and empty ranges
+  for (const [H, W, stride, rows] of [[32, 32, 2, [0, 8]], [32, 32, 2, [8, 16]], [33, 31, 1, [1, 2]], [33, 31, 1, [32, 33]], [224, 224, 2, [56, 112]], [7, 7, 2, [2, 4]], [9, 5, 1, [3, 3]]]) {
+    cases.push({ Cin: 3, H, W, stride, rows, align: ALIGNS[i % 3], seed: 14000 + i++ });
+  }
   runCases('im2col3x3', cases, (c) => runIm2col(k, mem, c));
 });
 

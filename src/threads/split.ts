@@ -2,7 +2,8 @@
 // kernel works on channel planes reached through offset tables, so a share is the same call
 // with its tables (and weights) offset to a channel range and a smaller count.
 //
-//   dwconv3x3, maxpool3x3s2, globalAvgPool, addPlanes, reluPlanes, im2col3x3: channel ranges
+//   dwconv3x3, maxpool3x3s2, globalAvgPool, addPlanes, reluPlanes: channel ranges
+//   im2col3x3: output row ranges (the stem has only 3 input channels: 2:1 with 2 threads)
 //   conv1x1, gemv: ranges of 4-output-channel blocks (whole groups where a range covers them)
 //   large conv1x1: pixel ranges, through copies of its tables shifted to the range's start
 //
@@ -48,9 +49,9 @@ export function splitCall(c: KernelCall, T: number, t: number, shift?: ShiftTabl
       const [c0, c1] = share(a[1], T, t);
       return c1 > c0 ? [part(a[0] + 4 * c0, c1 - c0, a[2], a[3] + 4 * c0)] : [];
     }
-    case 'im2col3x3': { // (in, Cin, H, W, stride, out, zeroRow): input channel ci writes planes 9ci..9ci+8
-      const [c0, c1] = share(a[1], T, t);
-      return c1 > c0 ? [part(a[0] + 4 * c0, c1 - c0, a[2], a[3], a[4], a[5] + 4 * 9 * c0, a[6])] : [];
+    case 'im2col3x3': { // (in, Cin, H, W, stride, out, zeroRow, row0, row1)
+      const [r0, r1] = share(a[8] - a[7], T, t);
+      return r1 > r0 ? [part(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7] + r0, a[7] + r1)] : [];
     }
     case 'addPlanes': { // (a, b, out, count, pixels, flags)
       const [c0, c1] = share(a[3], T, t);
