@@ -192,9 +192,13 @@ export function gemmNHWC(
 
 export const DW_BLOCK_FLOATS: i32 = 40;
 
-/** v1: all nine taps accumulated in a register. */
-export function dwNHWC(
-  inp: usize, out: usize, H: i32, W: i32, C: i32, stride: i32, w: usize, flags: i32,
+/**
+ * The depthwise loop; `pinRows` stores the partial sum after each kernel row (v5), which pins
+ * TurboFan's load schedule. Inlined with a constant, so each export gets its own loop.
+ */
+@inline
+function dwNHWCLoop(
+  inp: usize, out: usize, H: i32, W: i32, C: i32, stride: i32, w: usize, flags: i32, pinRows: bool,
 ): void {
   const doRelu = (flags & FLAG_RELU) != 0;
   const Ho = (H - 1) / stride + 1;
@@ -218,9 +222,11 @@ export function dwNHWC(
         let acc = madd(w0, v128.load(r0), bias);
         acc = madd(w1, v128.load(r0 + C4), acc);
         acc = madd(w2, v128.load(r0 + 2 * C4), acc);
+        if (pinRows) v128.store(o, acc);
         acc = madd(w3, v128.load(r1), acc);
         acc = madd(w4, v128.load(r1 + C4), acc);
         acc = madd(w5, v128.load(r1 + 2 * C4), acc);
+        if (pinRows) v128.store(o, acc);
         acc = madd(w6, v128.load(r2), acc);
         acc = madd(w7, v128.load(r2 + C4), acc);
         acc = madd(w8, v128.load(r2 + 2 * C4), acc);
@@ -231,43 +237,12 @@ export function dwNHWC(
   }
 }
 
+/** v1: all nine taps accumulated in a register. */
+export function dwNHWC(inp: usize, out: usize, H: i32, W: i32, C: i32, stride: i32, w: usize, flags: i32): void {
+  dwNHWCLoop(inp, out, H, W, C, stride, w, flags, false);
+}
+
 /** v5: the partial sum is stored after each kernel row (pins TurboFan's load schedule). */
-export function dwNHWCv5(
-  inp: usize, out: usize, H: i32, W: i32, C: i32, stride: i32, w: usize, flags: i32,
-): void {
-  const doRelu = (flags & FLAG_RELU) != 0;
-  const Ho = (H - 1) / stride + 1;
-  const Wo = (W - 1) / stride + 1;
-  const C4 = <usize>(C << 2);
-  const rowIn = <usize>(W + 2) * C4;
-  const xStep = C4 * <usize>stride;
-  for (let y = 0; y < Ho; y++) {
-    const rowBase = inp + <usize>(y * stride) * rowIn;
-    const oRow = out + <usize>(y * Wo) * C4;
-    for (let cb = 0; cb < C; cb += 4) {
-      const wb = w + <usize>((cb >> 2) * DW_BLOCK_FLOATS * 4);
-      const bias = v128.load(wb);
-      const w0 = v128.load(wb, 16), w1 = v128.load(wb, 32), w2 = v128.load(wb, 48);
-      const w3 = v128.load(wb, 64), w4 = v128.load(wb, 80), w5 = v128.load(wb, 96);
-      const w6 = v128.load(wb, 112), w7 = v128.load(wb, 128), w8 = v128.load(wb, 144);
-      let r0 = rowBase + <usize>(cb << 2);
-      let o = oRow + <usize>(cb << 2);
-      for (let x = 0; x < Wo; x++) {
-        const r1 = r0 + rowIn, r2 = r1 + rowIn;
-        let acc = madd(w0, v128.load(r0), bias);
-        acc = madd(w1, v128.load(r0 + C4), acc);
-        acc = madd(w2, v128.load(r0 + 2 * C4), acc);
-        v128.store(o, acc);
-        acc = madd(w3, v128.load(r1), acc);
-        acc = madd(w4, v128.load(r1 + C4), acc);
-        acc = madd(w5, v128.load(r1 + 2 * C4), acc);
-        v128.store(o, acc);
-        acc = madd(w6, v128.load(r2), acc);
-        acc = madd(w7, v128.load(r2 + C4), acc);
-        acc = madd(w8, v128.load(r2 + 2 * C4), acc);
-        v128.store(o, act(acc, doRelu));
-        r0 += xStep; o += C4;
-      }
-    }
-  }
+export function dwNHWCv5(inp: usize, out: usize, H: i32, W: i32, C: i32, stride: i32, w: usize, flags: i32): void {
+  dwNHWCLoop(inp, out, H, W, C, stride, w, flags, true);
 }
