@@ -100,7 +100,7 @@ export class KernelLibrary {
   }
 
   private packedGemm(weight: Float32Array, bias: Float32Array, M: number, K: number, groups: number): number {
-    if (!(bias instanceof Float32Array) || bias.length !== M) throw new ShuffleNetError('E_SHAPE', `bias must be a Float32Array of ${M} values, got ${describe(bias)}`);
+    checkBias(bias, M);
     this.kernels.reserve(gemmPackedFloats(M, K, groups) * 4 + gemmScratchBytes(M, K) + 128);
     const w = this.kernels.alloc(gemmPackedFloats(M, K, groups) * 4);
     packGemm(this.kernels, weight, bias, M, K, groups, w);
@@ -176,7 +176,7 @@ export class KernelLibrary {
     this.check(output, C, windowOut(input.height, s), windowOut(input.width, s), 'output');
     if (o.weight.length !== C * 9) throw new ShuffleNetError('E_SHAPE', `weight must have ${C * 9} values, got ${o.weight.length}`);
     const bias = o.bias ?? new Float32Array(C);
-    if (!(bias instanceof Float32Array) || bias.length !== C) throw new ShuffleNetError('E_SHAPE', `bias must be a Float32Array of ${C} values, got ${describe(bias)}`);
+    checkBias(bias, C);
     const w = this.floats(packDepthwise(o.weight, bias, C));
     return this.dw(input, output, w, s, o.relu ? FLAG_RELU : 0, 9 * C * output.pixels);
   }
@@ -264,4 +264,8 @@ export async function loadKernels(options: WasmOptions = {}): Promise<KernelLibr
   return new KernelLibrary(await createKernels(options));
 }
 
-const describe = (v: unknown): string => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Float32Array).length})` : Object.prototype.toString.call(v));
+function checkBias(bias: unknown, n: number): void {
+  if (bias instanceof Float32Array && bias.length === n) return;
+  const got = ArrayBuffer.isView(bias) ? `${bias.constructor.name}(${(bias as Float32Array).length})` : Object.prototype.toString.call(bias);
+  throw new ShuffleNetError('E_SHAPE', `bias must be a Float32Array of ${n} values, got ${got}`);
+}
