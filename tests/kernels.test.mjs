@@ -730,6 +730,17 @@ test('packGemm: every conv1x1 shape (groups x K x M per group) and the fc shape'
   runCases('packGemm', cases, (c) => runPackGemm(k, mem, c));
 });
 
+test('public kernels API: a bias of the wrong length or type is E_SHAPE, before anything runs', async () => {
+  const { loadKernels } = await import('../dist/esm/src/kernels.js');
+  const lib = await loadKernels();
+  const x = lib.planes(8, 4, 4), y = lib.planes(4, 4, 4);
+  const code = (f) => { try { f(); } catch (e) { return `${e.code}: ${e.message}`; } return 'no error'; };
+  assert.match(code(() => lib.conv1x1(x, y, { weight: new Float32Array(32), bias: new Float32Array(3) })), /^E_SHAPE: .*bias must be a Float32Array of 4 values, got Float32Array\(3\)/);
+  assert.match(code(() => lib.conv1x1(x, y, { weight: new Float32Array(32), bias: [1, 2, 3, 4] })), /^E_SHAPE: .*bias/);
+  assert.match(code(() => lib.depthwise3x3(x, lib.planes(8, 4, 4), { weight: new Float32Array(72), bias: new Float64Array(8) })), /^E_SHAPE: .*bias .* Float64Array\(8\)/);
+  assert.is(code(() => lib.conv1x1(x, y, { weight: new Float32Array(32), bias: new Float32Array(4) })), 'no error');
+});
+
 test('gemv: K = 1..9, 464, 1024 and M around 1000', () => {
   const cases = [];
   let i = 0;
