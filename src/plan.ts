@@ -182,7 +182,8 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
         } });
       } else {
         const src = planesOf(n.op === 'add' ? n.inputs[0] : n.input, n);
-        const residual = n.op === 'conv' && n.residual !== undefined && weights.get(n.name).kind === 'gemm' ? planesOf(n.residual, n) : undefined;
+        // residuals are fused into 1x1 convs only (src/passes.ts)
+        const residual = n.op === 'conv' && n.residual !== undefined ? planesOf(n.residual, n) : undefined;
         if (residual) candidates.push({ step, bufs: [...new Set(residual.map((p) => p.buf))] });
         const out = (residual && inPlace.has(step) ? { kind: 'planes', planes: residual } : planesBuffer(outS, step)) as { kind: 'planes'; planes: PlaneRef[] };
         stored.set(n.output, out);
@@ -200,7 +201,7 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
           } else {
             const G = w.groups, Mg = outS.c / G, K = w.k;
             const pixels = outS.h * outS.w;
-            const res = n.residual !== undefined ? planesOf(n.residual, n) : undefined;
+            const res = residual;
             // padded output rows of each group write into the scratch plane
             const padded = <T>(list: T[], fill: T): T[] => {
               const r: T[] = [];
