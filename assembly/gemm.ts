@@ -14,9 +14,10 @@
 //   values, so the k loop tests its exit after 3 rows: the 3 rows' FMAs must happen before
 //   the branch (their results are live on the exit path) and the last 2 rows' weights are
 //   loaded after it, 15 live at most; a second, never-taken test ends the step (see tile()).
-//   Five-channel tiles run in fours over 20 channels (5 blocks of 4); channels past the last
-//   multiple of 20 use 4x8 tiles. To check for spills: `node --perf-prof` writes the
-//   TurboFan code into jit-<pid>.dump (code bytes follow each JIT_CODE_LOAD record).
+//   Five-channel tiles run in fours over 20 channels (5 blocks of 4), after the 4x8 tiles
+//   that make up the rest of the channels (see conv1x1). To check for spills: `node
+//   --perf-prof` writes the TurboFan code into jit-<pid>.dump (code bytes follow each
+//   JIT_CODE_LOAD record).
 // Every output value is bias + sum over k in order (+ residual, ReLU) whatever tile computes
 // it, so results do not depend on the tiling or on how a call is split over threads.
 //
@@ -31,8 +32,9 @@ export const FLAG_RELU: i32 = 1;
  * out[g][m] = act(bias[m] + sum_k w[m][k] * in[g][k] (+ res[g][m]))
  * @param inTable   u32 offsets of groups*K input planes
  * @param K         input channels per group
- * @param outTable  u32 offsets of groups*Mpad output planes
- * @param Mpad      output channels per group, a multiple of 4
+ * @param outTable  u32 offsets of groups*Mpad output planes, Mpad = M rounded up to a multiple
+ *                  of 4 (the entries past M may point at a scratch plane)
+ * @param M         output channels per group
  * @param groups    number of groups
  * @param weights   packed weights, groups * (Mpad/4) * (4 + 4K) floats
  * @param pixels    pixels per plane; computed in tiles of 8, so planes hold roundUp(pixels, 8)
@@ -40,9 +42,10 @@ export const FLAG_RELU: i32 = 1;
  * @param flags     FLAG_RELU
  */
 export function conv1x1(
-  inTable: usize, K: i32, outTable: usize, Mpad: i32, groups: i32,
+  inTable: usize, K: i32, outTable: usize, M: i32, groups: i32,
   weights: usize, pixels: i32, resTable: usize, flags: i32,
 ): void {
+  const Mpad = (M + 3) & ~3;
   const bb = <usize>((4 + 4 * K) << 2); // bytes per block of 4 output channels
   const groupBytes = (Mpad >> 2) * <i32>bb;
   // Pixel chunk: keep K x chunk input floats (about 24 KiB) in L1 while all output blocks pass.
@@ -56,8 +59,15 @@ export function conv1x1(
   // instead of a mostly wasted tile (stage 4 and conv5 of every ShuffleNet run at 7x7).
   const tail = pixels & 7;
   const tiled = tail <= 2 ? pixels - tail : pixels;
-  // Channels in 5x8 tiles (relaxed SIMD only); the rest in 4x8 tiles.
-  const m5 = ASC_FEATURE_RELAXED_SIMD ? Mpad - Mpad % 20 : 0;
+  // Channels [0, m4) in 4x8 tiles, then n5 5x8 tiles (relaxed SIMD only): the most 5s with
+  // 4 * n4 + 5 * n5 = M, so no tile computes a padding channel (58 = 4*2 + 5*10, 45 = 5*9).
+  // M in {1, 2, 3, 6, 7, 11} has no such sum: 4x8 tiles over Mpad.
+  let n5 = 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    n5 = M / 5;
+    while (n5 > 0 && (M - 5 * n5) % 4 != 0) n5--;
+  }
+  const m4 = n5 > 0 ? M - 5 * n5 : Mpad;
   for (let g = 0; g < groups; g++) {
     const inT = inTable + <usize>(g * K * 4);
     const outT = outTable + <usize>(g * Mpad * 4);
@@ -68,21 +78,7 @@ export function conv1x1(
       // the 1-2 tail pixels go with the last chunk, channel run by channel run, while the
       // run's weights are still in cache (7x7 layers read their weights once per call)
       const tails = pEnd == tiled;
-      let mb = 0;
-      if (ASC_FEATURE_RELAXED_SIMD) for (; mb < m5; mb += 20) {
-        // channels mb..mb+19 = blocks w0..w4; tile t takes 5 channels from lane t of block t on
-        const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
-        for (let p = p0; p < pEnd; p += 8) {
-          const off = <usize>(p << 2);
-          tile(5, 4, 0, w0, w1, inT, K, outT + (mb << 2), 0, 0, 0, 0, resT ? resT + (mb << 2) : 0, off, doRelu);
-          tile(5, 3, 1, w1, w2, inT, K, outT + ((mb + 5) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 5) << 2) : 0, off, doRelu);
-          tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 10) << 2) : 0, off, doRelu);
-          tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 15) << 2) : 0, off, doRelu);
-        }
-        if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mb, mb + 20, wg, bb, p, resT, doRelu);
-      }
-      const mr = mb;
-      for (; mb < Mpad; mb += 4) {
+      for (let mb = 0; mb < m4; mb += 4) {
         const w0 = wg + <usize>(mb >> 2) * bb;
         // the 4 output planes stay in registers over the pixels (a 4x8 tile has GPRs to spare)
         const ot = outT + (mb << 2);
@@ -91,7 +87,28 @@ export function conv1x1(
           tile(4, 4, 0, w0, w0, inT, K, ot, o0, o1, o2, o3, resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
         }
       }
-      if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mr, Mpad, wg, bb, p, resT, doRelu);
+      if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, 0, m4, wg, bb, p, resT, doRelu);
+      if (ASC_FEATURE_RELAXED_SIMD) for (let mb = m4; mb < M; mb += 20) {
+        // channels mb..mb+19 = blocks w0..w4; tile t takes 5 channels from lane t of block t
+        // on; the last run may have fewer than 4 tiles
+        const nt = min(4, (M - mb) / 5);
+        const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
+        // tile by tile over the chunk's pixels: 5 output planes written at a time (all 20 at
+        // once would need more lines in flight than L1 has fill buffers)
+        for (let p = p0; p < pEnd; p += 8) {
+          tile(5, 4, 0, w0, w1, inT, K, outT + (mb << 2), 0, 0, 0, 0, resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
+        }
+        if (nt > 1) for (let p = p0; p < pEnd; p += 8) {
+          tile(5, 3, 1, w1, w2, inT, K, outT + ((mb + 5) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 5) << 2) : 0, <usize>(p << 2), doRelu);
+        }
+        if (nt > 2) for (let p = p0; p < pEnd; p += 8) {
+          tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 10) << 2) : 0, <usize>(p << 2), doRelu);
+        }
+        if (nt > 3) for (let p = p0; p < pEnd; p += 8) {
+          tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 15) << 2) : 0, <usize>(p << 2), doRelu);
+        }
+        if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mb, min(mb + 20, Mpad), wg, bb, p, resT, doRelu);
+      }
     }
     // (no full tile at all: pixels = 1 or 2)
     if (tiled == 0) for (let p = 0; p < pixels; p++) onePixel(inT, K, outT, 0, Mpad, wg, bb, p, resT, doRelu);

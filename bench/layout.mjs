@@ -186,7 +186,7 @@ function setupPwCHW(k, M, Cin, Cout, g, A, W, bias) {
       }
     }
   }
-  const run = () => k.exports.conv1x1(inT, K, outT, Mpad, g, wp, M, 0, 0);
+  const run = () => k.exports.conv1x1(inT, K, outT, N, g, wp, M, 0, 0);
   const read = () => {
     const f = k.f32, out = new Float32Array(M * Cout);
     for (let c = 0; c < Cout; c++) for (let p = 0; p < M; p++) out[p * Cout + c] = f[(outBase + c * stride) / 4 + p];

@@ -4,7 +4,8 @@ export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   relaxedBuild(): number;
   heapBase(): number;
-  conv1x1(inTable: number, K: number, outTable: number, Mpad: number, groups: number,
+  /** M output channels per group; the tables hold M rounded up to a multiple of 4 per group. */
+  conv1x1(inTable: number, K: number, outTable: number, M: number, groups: number,
     weights: number, pixels: number, resTable: number, flags: number): void;
   gemv(x: number, K: number, weights: number, out: number, Mpad: number, flags: number): void;
   dwconv3x3(inTable: number, outTable: number, C: number, H: number, W: number, stride: number,

@@ -167,7 +167,7 @@ export class KernelLibrary {
     const ti = this.table(input.planes), to = this.table(pad(output.planes));
     const tr = o.residual ? this.table(pad(o.residual.planes)) : 0;
     const f = this.kernels.exports.conv1x1, px = input.pixels, flags = o.relu ? FLAG_RELU : 0;
-    return { run: () => f(ti, K, to, mpad, G, w, px, tr, flags), macs: M * K * px, bytes: 0 };
+    return { run: () => f(ti, K, to, Mg, G, w, px, tr, flags), macs: M * K * px, bytes: 0 };
   }
 
   /** Depthwise 3x3, pad 1, stride 1 or 2. weight: [C][3][3], bias: [C]. */

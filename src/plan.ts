@@ -223,14 +223,14 @@ export function makePlan(k: Kernels, graph: Graph, weights: PackedWeights, heigh
               const tr = res ? table(padded(planePtrs(ptr, res), trash)) : 0;
               if (im2col === undefined) {
                 const ti = table(planePtrs(ptr, src));
-                return [call('conv1x1', ti, K, to, w.mpad, G, w.ptr, pixels, tr, flags)];
+                return [call('conv1x1', ti, K, to, Mg, G, w.ptr, pixels, tr, flags)];
               }
               const cols = im2col;
               const ti = table(planePtrs(ptr, src));
               const tc = table(Array.from({ length: K }, (_, i) => ptr(cols) + i * buffers[cols].stride * 4));
               return [
                 call('im2col3x3', ti, inS.c, inS.h, inS.w, n.stride, tc, ptr(-1), 0, outS.h),
-                call('conv1x1', tc, K, to, w.mpad, 1, w.ptr, pixels, 0, flags),
+                call('conv1x1', tc, K, to, Mg, 1, w.ptr, pixels, 0, flags),
               ];
             } });
           }

@@ -304,7 +304,7 @@ function runConv1x1(k, mem, c) {
   const resT = res ? mem.u32(resTable) : 0;
   const wp = mem.f32(packed, c.atEnd === 'row');
   mem.snapshot();
-  k.exports.conv1x1(inT, K, outT, Mpad, groups, wp, pixels, resT, relu ? FLAG_RELU : 0);
+  k.exports.conv1x1(inT, K, outT, M, groups, wp, pixels, resT, relu ? FLAG_RELU : 0);
   const want = ref.conv1x1(inData, groups, K, M, w, b, pixels, resData, relu);
   return mem.check() ?? compare(mem, outPtrs, want, pixels);
 }
@@ -437,7 +437,7 @@ function runStem(k, mem, c) {
   const zeroRow = mem.fillRow(0, 4, 2 * W + 16, c.atEnd === 'row');
   mem.snapshot();
   k.exports.im2col3x3(inT, Cin, H, W, stride, colT, zeroRow, 0, Ho);
-  k.exports.conv1x1(colT, K, outT, Mpad, 1, wp, n, 0, relu ? FLAG_RELU : 0);
+  k.exports.conv1x1(colT, K, outT, Cout, 1, wp, n, 0, relu ? FLAG_RELU : 0);
   return mem.check() ?? compare(mem, outPtrs, ref.conv3x3(inData, Cin, H, W, stride, Cout, w, b, relu), n);
 }
 
@@ -542,12 +542,18 @@ function conv1x1Cases() {
     { groups: 1, K: 1, M: 3, pixels: 6144 + 9, relu: false, res: false },
     { groups: 3, K: 20, M: 20, pixels: 28 * 28, relu: true, res: true, inPlace: true }, // out == residual
     { groups: 1, K: 5, M: 7, pixels: 9, relu: false, res: true, inPlace: true },
-    // relaxed SIMD: 5-channel tiles over each 20 channels, 4-channel tiles for the rest
-    { groups: 2, K: 7, M: 36, pixels: 75, relu: true, res: true },       // 20 + 16
-    { groups: 1, K: 58, M: 116, pixels: 49, relu: true, res: false },    // 100 + 16
-    { groups: 3, K: 2, M: 44, pixels: 17, relu: false, res: true, inPlace: true }, // 40 + 4
-    { groups: 1, K: 13, M: 46, pixels: 28 * 28, relu: false, res: false }, // 40 + 8 (48 padded)
+    // relaxed SIMD: 4-channel tiles, then 5-channel tiles in runs of up to 4 (4*n4 + 5*n5 = M)
+    { groups: 2, K: 7, M: 36, pixels: 75, relu: true, res: true },       // 4*4 + 5*4
+    { groups: 1, K: 58, M: 116, pixels: 49, relu: true, res: false },    // 4*4 + 5*20
+    { groups: 3, K: 2, M: 44, pixels: 17, relu: false, res: true, inPlace: true }, // 4*1 + 5*8
+    { groups: 1, K: 13, M: 46, pixels: 28 * 28, relu: false, res: false }, // 4*4 + 5*6
+    { groups: 8, K: 12, M: 45, pixels: 28 * 28, relu: true, res: false }, // 5*9: v1 g=8's 360 outputs
+    { groups: 1, K: 24, M: 58, pixels: 28 * 28, relu: true, res: true, inPlace: true }, // 4*2 + 5*10
   ];
+  // every M up to 45: each split into 4- and 5-channel tiles (none for 1-3, 6, 7, 11)
+  for (let M = 1; M <= 45; M++) {
+    extra.push({ groups: 1 + (M % 2), K: 3, M, pixels: M % 3 ? 19 : 17, relu: M % 4 < 2, res: M % 3 === 0 });
+  }
   extra.forEach((e, j) => cases.push({ ...e, extra: true, align: ALIGNS[j % 3], seed: 5000 + j }));
   return cases;
 }

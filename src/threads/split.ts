@@ -73,12 +73,13 @@ export function splitCall(c: KernelCall, T: number, t: number, shift?: ShiftTabl
   }
 }
 
-// conv1x1(inTable, K, outTable, Mpad, groups, weights, pixels, resTable, flags): the groups x
-// Mpad/4 blocks of 4 output channels are numbered group-major and split into T ranges. A range
-// becomes one call for the whole groups it covers plus one call per partly covered group.
+// conv1x1(inTable, K, outTable, M, groups, weights, pixels, resTable, flags): the groups x
+// Mpad/4 blocks of 4 output channels (Mpad = M rounded up to 4) are numbered group-major and
+// split into T ranges. A range becomes one call for the whole groups it covers plus one call
+// per partly covered group, whose channel count stops at the group's M.
 function splitConv(a: number[], T: number, t: number): KernelCall[] {
-  const [inT, K, outT, Mpad, G, w, pixels, resT, flags] = a;
-  const nb = Mpad / 4, blockBytes = (4 + 4 * K) * 4;
+  const [inT, K, outT, M, G, w, pixels, resT, flags] = a;
+  const Mpad = Math.ceil(M / 4) * 4, nb = Mpad / 4, blockBytes = (4 + 4 * K) * 4;
   const [b0, b1] = share(G * nb, T, t);
   const calls: KernelCall[] = [];
   for (let b = b0; b < b1;) {
@@ -89,7 +90,8 @@ function splitConv(a: number[], T: number, t: number): KernelCall[] {
     const out = g * Mpad + 4 * mb; // first output-table entry
     calls.push({
       kernel: 'conv1x1',
-      args: [inT + 4 * g * K, K, outT + 4 * out, 4 * blocks, groups, w + (g * nb + mb) * blockBytes, pixels, resT ? resT + 4 * out : 0, flags],
+      args: [inT + 4 * g * K, K, outT + 4 * out, whole > 0 ? M : Math.min(4 * blocks, M - 4 * mb), groups,
+        w + (g * nb + mb) * blockBytes, pixels, resT ? resT + 4 * out : 0, flags],
     });
     b += groups * blocks;
   }
@@ -109,7 +111,8 @@ const PIXEL_SPLIT_MIN = 256;
 // start at multiples of 8 (the kernel's tile), so every pixel takes the same code path as with
 // one thread; the last range keeps the plane's tail.
 function splitConvPixels(a: number[], T: number, t: number, shift: ShiftTable): KernelCall[] {
-  const [inT, K, outT, Mpad, G, w, pixels, resT, flags] = a;
+  const [inT, K, outT, M, G, w, pixels, resT, flags] = a;
+  const Mpad = Math.ceil(M / 4) * 4;
   const [t0, t1] = share(Math.ceil(pixels / 8), T, t);
   const p0 = 8 * t0, p1 = Math.min(8 * t1, pixels);
   if (p1 <= p0) return [];
@@ -117,7 +120,7 @@ function splitConvPixels(a: number[], T: number, t: number, shift: ShiftTable): 
   const d = 4 * p0;
   return [{
     kernel: 'conv1x1',
-    args: [shift(inT, G * K, d), K, shift(outT, G * Mpad, d), Mpad, G, w, p1 - p0, resT ? shift(resT, G * Mpad, d) : 0, flags],
+    args: [shift(inT, G * K, d), K, shift(outT, G * Mpad, d), M, G, w, p1 - p0, resT ? shift(resT, G * Mpad, d) : 0, flags],
   }];
 }
 
