@@ -218,6 +218,7 @@ export class Model {
     const result = new Float32Array(n * p.outputs);
     const program = this.programs.get(p);
     for (let b = 0; b < n; b++) {
+      if (program) this.pool!.prewake();
       k.f32.set(input.subarray(b * image, (b + 1) * image), p.inputPtr >>> 2);
       const i = k.exports.firstNonFinite(p.inputPtr, image);
       if (i >= 0) {

@@ -92,6 +92,24 @@ test('zoo ShuffleNet v2 (int8 QDQ) via loadModel: 2 threads identical to 1 threa
   two.dispose();
 });
 
+test('runs after idle gaps (sleeping worker, woken ahead of the run) and after a rejected input stay identical', async () => {
+  const opts = { arch: 'v2', width: 0.5, seed: 3, warmup: 0 };
+  const x = await randomInput(1, 224, 224, 11);
+  const one = await buildModel(opts);
+  const ref = one.run(x);
+  one.dispose();
+  const m = await buildModel({ ...opts, threads: 2 });
+  const bad = x.slice();
+  bad[1234] = NaN;
+  for (const gap of [0, 5, 30]) {
+    await new Promise((r) => setTimeout(r, gap)); // the worker spins 0.05 ms, then sleeps
+    assertIdentical(ref, m.run(x), `after a ${gap} ms gap`);
+    assert.throws(() => m.run(bad), (e) => e instanceof ShuffleNetError && e.code === 'E_ARGUMENT', 'NaN input rejected');
+    assertIdentical(ref, m.run(x), `after a rejected input, ${gap} ms gap`);
+  }
+  m.dispose();
+});
+
 test('a worker terminated mid-run: the run throws E_THREAD within the timeout, later runs too, dispose works', async () => {
   const m = await buildModel({ arch: 'v2', width: 0.5, threads: 2, warmup: 1, inputSize: 64, threadTimeoutMs: 500 });
   const x = await randomInput(1, 64, 64, 1);
