@@ -309,8 +309,10 @@ function benchConv1x1(lib, e, rand) {
   const xd = randF32(rand, cin * px), wd = randF32(rand, cout * K, 1 / Math.sqrt(K)), bd = randF32(rand, cout, 0.1);
   const rd = res ? randF32(rand, cout * px) : null;
   const x = lib.planes(cin, h, w).set(xd), y = lib.planes(cout, h, w);
-  const r = res ? lib.planes(cout, h, w).set(rd) : undefined;
-  const k = lib.conv1x1(x, y, { weight: wd, bias: bd, groups: g, relu, residual: r });
+  // The residual add runs in place, as the networks run it (src/plan.ts writes a v1 unit's
+  // output over its input): each tile reads its residual values, then overwrites them.
+  if (res) y.set(rd);
+  const k = lib.conv1x1(x, y, { weight: wd, bias: bd, groups: g, relu, residual: res ? y : undefined });
   const xp = planesOf(xd, cin, px), rp = rd ? planesOf(rd, cout, px) : null;
   const refFn = () => ref.conv1x1(xp, g, K, Mg, wd, bd, px, rp, relu);
   k.run();
@@ -559,7 +561,7 @@ for (const kind of ORDER) {
   md.push('', `## ${K.title}`, '');
   if (kind === 'conv1x1') {
     md.push(...table(['shape Cin→Cout @HxW', 'g', 'K', 'M/g', 'MFLOP', 'wasm (p10–p90)', 'GFLOP/s', '% ceil', 'JS', 'JS GFLOP/s', '×', 'models'],
-      list.map((r) => [`${r.params.cin}→${r.params.cout} @${r.params.h}x${r.params.w}${r.params.res ? ' +res' : ''}${r.params.relu ? '' : ' (no ReLU)'}`, r.params.g, r.params.K, r.params.Mg,
+      list.map((r) => [`${r.params.cin}→${r.params.cout} @${r.params.h}x${r.params.w}${r.params.res ? ' +res (in place)' : ''}${r.params.relu ? '' : ' (no ReLU)'}`, r.params.g, r.params.K, r.params.Mg,
         f1((2 * r.macs) / 1e6), tRange(r.wasm) + noisyMark(r), `**${f1(r.gflops)}**`, pctOf(r.gflops, args.ceiling), r.ref ? fmtTime(r.ref.median) : '—', f2(r.refGflops), f1(r.speedup), usesCell(r)])));
   } else if (kind === 'stem') {
     md.push(...table(['shape', 'MFLOP', 'wasm (p10–p90)', 'GFLOP/s', '% ceil', 'GEMM only', 'GEMM GFLOP/s', 'im2col (rest)', 'JS (im2col+GEMM)', '×', 'models'],
