@@ -92,26 +92,32 @@ export function conv1x1(
         // channels mb..mb+19 = blocks w0..w4; tile t takes 5 channels from lane t of block t
         // on; the last run may have fewer than 4 tiles
         const nt = min(4, (M - mb) / 5);
-        const w0 = wg + <usize>(mb >> 2) * bb, w1 = w0 + bb, w2 = w1 + bb, w3 = w2 + bb, w4 = w3 + bb;
+        const w0 = wg + <usize>(mb >> 2) * bb;
         // tile by tile over the chunk's pixels: 5 output planes written at a time (all 20 at
         // once would need more lines in flight than L1 has fill buffers)
-        for (let p = p0; p < pEnd; p += 8) {
-          tile(5, 4, 0, w0, w1, inT, K, outT + (mb << 2), 0, 0, 0, 0, resT ? resT + (mb << 2) : 0, <usize>(p << 2), doRelu);
-        }
-        if (nt > 1) for (let p = p0; p < pEnd; p += 8) {
-          tile(5, 3, 1, w1, w2, inT, K, outT + ((mb + 5) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 5) << 2) : 0, <usize>(p << 2), doRelu);
-        }
-        if (nt > 2) for (let p = p0; p < pEnd; p += 8) {
-          tile(5, 2, 2, w2, w3, inT, K, outT + ((mb + 10) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 10) << 2) : 0, <usize>(p << 2), doRelu);
-        }
-        if (nt > 3) for (let p = p0; p < pEnd; p += 8) {
-          tile(5, 1, 3, w3, w4, inT, K, outT + ((mb + 15) << 2), 0, 0, 0, 0, resT ? resT + ((mb + 15) << 2) : 0, <usize>(p << 2), doRelu);
-        }
+        fiveOverPixels(0, w0, bb, inT, K, outT, resT, mb, p0, pEnd, doRelu);
+        if (nt > 1) fiveOverPixels(1, w0, bb, inT, K, outT, resT, mb, p0, pEnd, doRelu);
+        if (nt > 2) fiveOverPixels(2, w0, bb, inT, K, outT, resT, mb, p0, pEnd, doRelu);
+        if (nt > 3) fiveOverPixels(3, w0, bb, inT, K, outT, resT, mb, p0, pEnd, doRelu);
         if (tails) for (let p = tiled; p < pixels; p++) onePixel(inT, K, outT, mb, min(mb + 20, Mpad), wg, bb, p, resT, doRelu);
       }
     }
     // (no full tile at all: pixels = 1 or 2)
     if (tiled == 0) for (let p = 0; p < pixels; p++) onePixel(inT, K, outT, 0, Mpad, wg, bb, p, resT, doRelu);
+  }
+}
+
+/**
+ * Tile t (a constant, 0..3) of the 20-channel run at channel mb over pixels [p0, pEnd): output
+ * channels mb + 5t .. mb + 5t + 4, from lane t of weight block t of the run on.
+ */
+@inline
+function fiveOverPixels(
+  t: i32, w0: usize, bb: usize, inT: usize, K: i32, outT: usize, resT: usize, mb: i32, p0: i32, pEnd: i32, doRelu: bool,
+): void {
+  const wA = w0 + <usize>t * bb, e = <usize>((mb + 5 * t) << 2);
+  for (let p = p0; p < pEnd; p += 8) {
+    tile(5, 4 - t, t, wA, wA + bb, inT, K, outT + e, 0, 0, 0, 0, resT ? resT + e : 0, <usize>(p << 2), doRelu);
   }
 }
 

@@ -135,8 +135,9 @@ function workerMain(exec: typeof execute, data: WorkerData, post: (m: WorkerMess
       // microseconds: spin up to PREWAKE_SPIN_MS for it rather than fall asleep first.
       for (let s = 1, t0 = performance.now(), spin = data.spinMs; Atomics.load(v, c + L.GEN) === gen; s++) {
         if ((s & 255) !== 0) continue;
-        if (Atomics.load(v, c + L.WAKE) !== wake) {
-          wake = Atomics.load(v, c + L.WAKE);
+        const w = Atomics.load(v, c + L.WAKE);
+        if (w !== wake) {
+          wake = w;
           t0 = performance.now();
           spin = data.prewakeSpinMs;
         } else if (performance.now() - t0 > spin) {
